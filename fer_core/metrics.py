@@ -1,0 +1,62 @@
+"""Classification metrics in plain numpy (no scikit-learn in the app's dependencies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fer_core.labels import EMOTIONS, NUM_CLASSES
+
+ECE_BINS = 15
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = NUM_CLASSES) -> np.ndarray:
+    """(n, n) counts; rows are true classes, columns predictions."""
+    return np.bincount(np.asarray(y_true) * n + np.asarray(y_pred), minlength=n * n).reshape(n, n)
+
+
+def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
+    conf = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y_true
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+def classification_report(probs: np.ndarray, y_true: np.ndarray) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix, top-2
+    accuracy and calibration error for (N, 7) probabilities against integer labels."""
+    probs = np.asarray(probs, dtype=np.float64)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES or len(probs) != len(y_true):
+        raise ValueError(f"need (N, {NUM_CLASSES}) probabilities and N labels; got {probs.shape}, {y_true.shape}")
+    y_pred = probs.argmax(axis=1)
+    cm = confusion_matrix(y_true, y_pred)
+    tp = np.diag(cm).astype(np.float64)
+    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    top2 = np.argsort(-probs, axis=1, kind="stable")[:, :2]
+    return {
+        "count": int(len(y_true)),
+        "accuracy": float((y_pred == y_true).mean()) if len(y_true) else 0.0,
+        "macro_f1": float(f1.mean()),
+        "top2_accuracy": float((top2 == y_true[:, None]).any(axis=1).mean()) if len(y_true) else 0.0,
+        "ece": expected_calibration_error(probs, y_true) if len(y_true) else 0.0,
+        "per_class": {
+            name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                   "support": int(support[i])}
+            for i, name in enumerate(EMOTIONS)
+        },
+        "labels": list(EMOTIONS),
+        "confusion_matrix": cm.tolist(),
+    }

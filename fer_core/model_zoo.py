@@ -1,0 +1,133 @@
+"""The shipped models: `models/index.json` names them and the default; each has a folder.
+
+    models/index.json                 {"default": NAME, "models": {NAME: {...}, ...}}
+    models/NAME/model.tflite          what the app runs (float32, LiteRT)
+    models/NAME/model_int8.tflite     dynamic-range quantized variant, where it kept accuracy
+    models/NAME/model.keras           the trained Keras model, for retraining and export
+    models/NAME/metrics.json          written by `python -m fer_core evaluate`
+    models/NAME/history.csv           per-epoch training log, train_config.json the recipe
+    models/NAME/card.md               the model card, written by `python -m fer_core card`
+
+An index entry with "members" is an ensemble: the mean of those models' probabilities.
+`FER_MODELS_DIR` points the app at another folder of the same layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fer_core.classifier import EmotionClassifier, EnsembleClassifier, LiteRTClassifier, ModelNotFoundError
+
+INDEX_FILE = "index.json"
+FLOAT_FILE = "model.tflite"
+INT8_FILE = "model_int8.tflite"
+KERAS_FILE = "model.keras"
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.csv"
+CARD_FILE = "card.md"
+TRAIN_CONFIG_FILE = "train_config.json"
+RUNTIMES = ("float", "int8")
+
+
+def models_dir() -> Path:
+    env = os.environ.get("FER_MODELS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+
+
+@dataclass
+class ModelInfo:
+    """One shipped model as the index and its folder describe it."""
+
+    name: str
+    folder: Path
+    title: str = ""
+    members: list[str] = field(default_factory=list)  # non-empty for an ensemble
+
+    @property
+    def is_ensemble(self) -> bool:
+        return bool(self.members)
+
+    def file(self, runtime: str = "float") -> Path:
+        if runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+        return self.folder / (FLOAT_FILE if runtime == "float" else INT8_FILE)
+
+    def has_runtime(self, runtime: str) -> bool:
+        return self.is_ensemble or self.file(runtime).is_file()
+
+    def metrics(self) -> dict[str, Any] | None:
+        return _read_json(self.folder / METRICS_FILE)
+
+    def train_config(self) -> dict[str, Any] | None:
+        return _read_json(self.folder / TRAIN_CONFIG_FILE)
+
+    def history(self) -> list[dict[str, float]]:
+        path = self.folder / HISTORY_FILE
+        if not path.is_file():
+            return []
+        with path.open(newline="") as fp:
+            return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(fp)]
+
+    def card(self) -> str | None:
+        path = self.folder / CARD_FILE
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_index(root: Path | None = None) -> dict[str, Any]:
+    root = root or models_dir()
+    path = root / INDEX_FILE
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"No model is installed: {path} does not exist. The shipped models live in the "
+            f"repository's models/ folder; to make your own, see README, 'Retraining'."
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def list_models(root: Path | None = None) -> list[ModelInfo]:
+    """Every model in the index, in index order."""
+    root = root or models_dir()
+    index = read_index(root)
+    return [
+        ModelInfo(name, root / name, entry.get("title", name), list(entry.get("members", [])))
+        for name, entry in index.get("models", {}).items()
+    ]
+
+
+def default_model_name(root: Path | None = None) -> str:
+    return str(read_index(root)["default"])
+
+
+def get_model(name: str | None = None, root: Path | None = None) -> ModelInfo:
+    models = {m.name: m for m in list_models(root)}
+    name = name or default_model_name(root)
+    if name not in models:
+        raise ModelNotFoundError(f"unknown model {name!r}; installed: {', '.join(models) or 'none'}")
+    return models[name]
+
+
+def load_model(
+    name: str | None = None, *, runtime: str = "float", flip_tta: bool = False, num_threads: int = 2,
+    root: Path | None = None,
+) -> EmotionClassifier:
+    """A ready classifier for a shipped model (the default when `name` is None)."""
+    info = get_model(name, root)
+    if info.is_ensemble:
+        members = [load_model(m, runtime=runtime, flip_tta=flip_tta, num_threads=num_threads, root=root)
+                   for m in info.members]
+        return EnsembleClassifier(members, name=info.name)
+    path = info.file(runtime)
+    if runtime == "int8" and not path.is_file():
+        raise ModelNotFoundError(f"{info.name} ships no quantized variant (it lost accuracy; see its card)")
+    return LiteRTClassifier(path, flip_tta=flip_tta, num_threads=num_threads, name=info.name)

@@ -1,0 +1,146 @@
+"""Image in, faces with emotions out: detection, crop, one batched classification.
+
+    analyzer = FaceAnalyzer(create_detector(), load_model())
+    for face in analyzer.analyze(rgb):             # photos: numbered left to right
+        print(face.face_id, face.emotion, face.confidence)
+
+    stream = StreamAnalyzer(analyzer, smoothing=0.6)
+    faces = stream.update(frame_rgb)               # video: tracked ids, smoothed probabilities
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fer_core.classifier import EmotionClassifier
+from fer_core.detection.base import Detection, FaceDetector
+from fer_core.image_io import downscale_for_detection, scale_box
+from fer_core.labels import EMOTIONS
+from fer_core.preprocessing import DEFAULT_MARGIN, Box, crop_face, to_grayscale, to_model_input
+from fer_core.tracking import IoUTracker
+
+MAX_DETECT_SIDE = 1280  # detectors see at most this many pixels on the longer side
+MAX_FACES = 100  # more than this per image is a crowd shot; the largest faces are kept
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face: where it is, how sure the detector was, and the 7 emotion probabilities."""
+
+    face_id: int
+    box: Box  # x, y, w, h in the pixels of the analysed image
+    detection_score: float
+    probabilities: np.ndarray = field(compare=False)  # (7,) in EMOTIONS order, sums to 1
+    landmarks: np.ndarray | None = field(default=None, compare=False)
+
+    @property
+    def emotion(self) -> str:
+        return EMOTIONS[int(np.argmax(self.probabilities))]
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.probabilities))
+
+    def probability_dict(self) -> dict[str, float]:
+        return {name: float(p) for name, p in zip(EMOTIONS, self.probabilities)}
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: id, box, scores and probabilities as plain Python numbers."""
+        x, y, w, h = self.box
+        return {
+            "face": self.face_id,
+            "box": {"x": int(x), "y": int(y), "width": int(w), "height": int(h)},
+            "detection_score": round(float(self.detection_score), 4),
+            "emotion": self.emotion,
+            "confidence": round(self.confidence, 4),
+            "probabilities": {k: round(v, 4) for k, v in self.probability_dict().items()},
+        }
+
+
+class FaceAnalyzer:
+    """Detects faces (on a downscaled copy of large images) and classifies them in one batch.
+
+    Stateless apart from the models it holds, so one instance serves many threads when its
+    detector and classifier do (ours lock around their interpreters)."""
+
+    def __init__(
+        self,
+        detector: FaceDetector,
+        classifier: EmotionClassifier,
+        *,
+        margin: float = DEFAULT_MARGIN,
+        max_detect_side: int = MAX_DETECT_SIDE,
+        max_faces: int = MAX_FACES,
+    ) -> None:
+        self.detector = detector
+        self.classifier = classifier
+        self.margin = margin
+        self.max_detect_side = max_detect_side
+        self.max_faces = max_faces
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in full-image coordinates, at most `max_faces` (the largest)."""
+        small, scale = downscale_for_detection(image, self.max_detect_side)
+        found = self.detector.detect(small)
+        if scale != 1.0:
+            found = [
+                Detection(scale_box(d.box, scale), d.score,
+                          None if d.landmarks is None else (d.landmarks / np.float32(scale)).astype(np.float32))
+                for d in found
+            ]
+        found = [d for d in found if d.box[2] > 0 and d.box[3] > 0]
+        if len(found) > self.max_faces:
+            found = sorted(found, key=lambda d: d.box[2] * d.box[3], reverse=True)[: self.max_faces]
+        return found
+
+    def classify(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
+        """(N, 7) probabilities for the faces at `boxes`, cropped from the full-resolution image."""
+        if not boxes:
+            return np.zeros((0, len(EMOTIONS)), np.float32)
+        gray = to_grayscale(image)
+        crops = [crop_face(gray, box, self.margin) for box in boxes]
+        return self.classifier.predict(to_model_input(crops))
+
+    def analyze(self, image: np.ndarray) -> list[FaceResult]:
+        """Every face in a photo, numbered 1.. in reading order (left to right, then down)."""
+        found = self.detect(image)
+        found.sort(key=lambda d: (d.box[0] + d.box[2] / 2, d.box[1]))
+        probs = self.classify(image, [d.box for d in found])
+        return [
+            FaceResult(i + 1, d.box, d.score, p, d.landmarks)
+            for i, (d, p) in enumerate(zip(found, probs))
+        ]
+
+
+class StreamAnalyzer:
+    """Per-stream state on top of a FaceAnalyzer: tracked face numbers, smoothed probabilities.
+
+    `smoothing` can be changed between frames (a float assignment, safe across threads)."""
+
+    def __init__(self, analyzer: FaceAnalyzer, *, smoothing: float = 0.6, min_iou: float = 0.3,
+                 max_missed: int = 10) -> None:
+        self.analyzer = analyzer
+        self.tracker = IoUTracker(smoothing=smoothing, min_iou=min_iou, max_missed=max_missed)
+
+    @property
+    def smoothing(self) -> float:
+        return self.tracker.smoothing
+
+    @smoothing.setter
+    def smoothing(self, value: float) -> None:
+        self.tracker.smoothing = value
+
+    def reset(self) -> None:
+        self.tracker.reset()
+
+    def update(self, frame: np.ndarray) -> list[FaceResult]:
+        found = self.analyzer.detect(frame)
+        boxes = [d.box for d in found]
+        tracks = self.tracker.update(boxes, self.analyzer.classify(frame, boxes))
+        return [
+            FaceResult(t.track_id, d.box, d.score, t.probabilities.copy(), d.landmarks)
+            for d, t in zip(found, tracks)
+        ]

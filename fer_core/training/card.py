@@ -1,0 +1,131 @@
+"""Model cards written from a model's own files (train_config.json, history.csv, metrics.json):
+every number in a card comes from a training or evaluation run, none is typed in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fer_core.labels import EMOTIONS
+from fer_core.model_zoo import CARD_FILE, ModelInfo
+
+INTENDED_USE = """\
+## Intended use
+- Demonstrating and comparing facial-expression classifiers; research and teaching; personal
+  photo and webcam experiments by the person in the picture, with their consent.
+- It estimates which of 7 prototypical *expressions* a face shows. It does not read inner
+  feelings, intentions or truthfulness, and it does not identify people.
+
+## Out of scope
+- Any decision about a person: hiring, grading, policing, credit, insurance, medical or
+  psychological assessment.
+- Emotion inference in workplaces and education institutions, which the EU AI Act prohibits
+  (Article 5(1)(f), applicable since 2 February 2025), except for medical or safety reasons.
+- Surveillance or analysis of people who have not agreed to it. Faces are personal data
+  (biometric data under the GDPR when processed to identify someone).
+"""
+
+DATA = """\
+## Data
+FER2013 (35,887 grey 48x48 faces from web image search, 7 classes). Official split from the
+file prefixes: Training for training, PublicTest for epoch/model selection, PrivateTest for the
+results below and nothing else. The faces are mostly frontal, young-adult and of uneven
+demographic balance; labels are noisy (human agreement on FER2013 is about 65 +/- 5%).
+Class imbalance: disgust is 1.5% of training; see the recipe's `class_weight_power`
+(loss weight (n_max/n_c)^power, 0.5 by default) and the per-class results.
+"""
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%"
+
+
+def _confusions(cm: list[list[int]], top: int = 4) -> list[str]:
+    """The largest off-diagonal cells as 'fear -> sad: 21% of fear'."""
+    m = np.asarray(cm, dtype=np.float64)
+    rows = m.sum(axis=1, keepdims=True)
+    share = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+    np.fill_diagonal(share, 0)
+    flat = np.argsort(-share, axis=None)[:top]
+    return [f"{EMOTIONS[i]} taken for {EMOTIONS[j]}: {_pct(share[i, j])} of {EMOTIONS[i]} faces"
+            for i, j in (np.unravel_index(k, share.shape) for k in flat)]
+
+
+def _recipe(info: ModelInfo, cfg: dict[str, Any] | None) -> str:
+    if info.is_ensemble:
+        return "## Recipe\nThe mean of the probabilities of: " + ", ".join(info.members) + " (see their cards).\n"
+    if not cfg:
+        return "## Recipe\nNo train_config.json shipped with this model.\n"
+    c = cfg["config"]
+    minutes = cfg.get("train_seconds", 0) / 60
+    lines = [
+        "## Recipe",
+        f"- Architecture `{c['arch']}`" + (f" (width {c['width']})" if c.get("width") else "")
+        + f", {cfg.get('parameters', '?'):,} parameters.",
+        f"- {c['optimizer']} at learning rate {c['lr']:g}, {c['schedule']} schedule, batch {c['batch_size']}, "
+        f"label smoothing {c['label_smoothing']:g}, weight decay {c['weight_decay']:g}, class-weight power "
+        f"{c['class_weight_power']:g}, augmentation strength {c['augment_strength']:g}, seed {c['seed']}.",
+        f"- Ran {cfg.get('epochs_run', '?')} of {c['epochs']} planned epochs"
+        + (f" (stopped by the {c['max_minutes']:g}-minute budget)" if cfg.get("stopped_by") == "time budget" else "")
+        + f"; best PublicTest accuracy {_pct(cfg.get('best_val_accuracy', float('nan')))} at epoch "
+        f"{cfg.get('best_epoch', '?')}, which is the shipped checkpoint.",
+        f"- Training time {minutes:.1f} minutes on: {cfg.get('hardware', 'unknown hardware')}.",
+        f"- Data: {cfg['dataset']['train_images']:,} training and {cfg['dataset']['val_images']:,} "
+        f"validation images ({cfg['dataset']['split_note']}).",
+        "",
+        "Exact command:",
+        "```",
+        cfg.get("command") or "(not recorded)",
+        "```",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _results(m: dict[str, Any] | None) -> str:
+    if not m:
+        return "## Results\nNot evaluated yet: run `python -m fer_core evaluate`.\n"
+    ds = m["dataset"]
+    rows = [
+        "## Results",
+        f"On {ds['split']} ({ds['images']:,} images of {ds['source']}), as the app runs it "
+        f"({m['runtime']}, `{m.get('file') or 'members'}`, {m['file_bytes'] / 1e6:.2f} MB), evaluated {m['date']}:",
+        "",
+        "| variant | accuracy | macro-F1 | top-2 | ECE |",
+        "|---|---|---|---|---|",
+        f"| float32 | {_pct(m['accuracy'])} | {m['macro_f1']:.3f} | {_pct(m['top2_accuracy'])} | {m['ece']:.3f} |",
+    ]
+    for key, label in (("flip_tta", "float32 + flip TTA"), ("int8", "dynamic-range int8")):
+        v = m.get("variants", {}).get(key)
+        if v:
+            note = "" if v.get("shipped", True) else " (not shipped)"
+            rows.append(f"| {label}{note} | {_pct(v['accuracy'])} | {v['macro_f1']:.3f} | "
+                        f"{_pct(v['top2_accuracy'])} | {v['ece']:.3f} |")
+    rows += ["", "| emotion | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for name, pc in m["per_class"].items():
+        rows.append(f"| {name} | {pc['precision']:.3f} | {pc['recall']:.3f} | {pc['f1']:.3f} | {pc['support']} |")
+    speed = m.get("speed")
+    if speed:
+        rows += ["", f"Speed: {speed['ms_per_face_batch1_p50']:.3f} ms per face (median, one face per call), "
+                     f"{speed['ms_per_face_batch8_p50']:.3f} ms per face in batches of 8; LiteRT, "
+                     f"{speed['threads']} threads, {speed['machine']}."]
+    weakest = min(m["per_class"].items(), key=lambda kv: kv[1]["f1"])
+    rows += ["", "## Known weaknesses",
+             f"- Weakest class: {weakest[0]} (F1 {weakest[1]['f1']:.3f}).",
+             *[f"- {line}." for line in _confusions(m["confusion_matrix"])],
+             "- Trained on 48x48 grey crops: profile views, occlusion (masks, hands), strong make-up, "
+             "children and older people are under-represented; accuracy on them is unknown."]
+    return "\n".join(rows) + "\n"
+
+
+def render_card(info: ModelInfo) -> str:
+    m, cfg = info.metrics(), info.train_config()
+    head = f"# Model card: {info.name}\n\n{info.title}\n\n*Written by `fer_core.training.card` from this " \
+           f"folder's train_config.json and metrics.json; regenerate with `python -m fer_core card {info.name}`.*\n"
+    return "\n".join([head, _results(m), _recipe(info, cfg), DATA, INTENDED_USE])
+
+
+def write_card(info: ModelInfo) -> str:
+    text = render_card(info)
+    (info.folder / CARD_FILE).write_text(text, encoding="utf-8")
+    return text

@@ -1,0 +1,135 @@
+"""`python -m fer_core evaluate`: score a model on a held-out split and write its metrics.json.
+
+Shipped models are scored as the app runs them: the `.tflite` file through LiteRT, in fixed
+batches with a fixed thread count, so a re-run on the same data reproduces every number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fer_core.classifier import EmotionClassifier, load_classifier
+from fer_core.metrics import classification_report
+from fer_core.model_zoo import FLOAT_FILE, INT8_FILE, METRICS_FILE, ModelInfo, get_model, load_model
+from fer_core.preprocessing import INPUT_SIZE, to_model_input
+from fer_core.training.data import FerDataset, load_dataset
+
+EVAL_BATCH = 256
+EVAL_THREADS = 2
+SPLIT_NAMES = {"test": "PrivateTest", "val": "PublicTest", "train": "Training"}
+
+
+def predict_images(classifier: EmotionClassifier, images: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
+    """(N, 48, 48) uint8 grey faces -> (N, 7) probabilities, in fixed-size batches."""
+    out = [classifier.predict(to_model_input(images[i : i + batch])) for i in range(0, len(images), batch)]
+    return np.concatenate(out) if out else np.zeros((0, 7), np.float32)
+
+
+def time_per_face(classifier: EmotionClassifier, repeats: int = 200) -> dict[str, float]:
+    """Median and 95th-percentile milliseconds per face, one face per call (the webcam case)
+    and eight per call (a group photo)."""
+    rng = np.random.default_rng(0)
+    one = rng.random((1, INPUT_SIZE, INPUT_SIZE, 1), dtype=np.float32)
+    eight = rng.random((8, INPUT_SIZE, INPUT_SIZE, 1), dtype=np.float32)
+    result: dict[str, float] = {}
+    for label, batch in (("batch1", one), ("batch8", eight)):
+        for _ in range(10):
+            classifier.predict(batch)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            classifier.predict(batch)
+            times.append((time.perf_counter() - start) * 1000.0 / len(batch))
+        result[f"ms_per_face_{label}_p50"] = round(float(np.percentile(times, 50)), 4)
+        result[f"ms_per_face_{label}_p95"] = round(float(np.percentile(times, 95)), 4)
+    return result
+
+
+def machine_description() -> str:
+    return f"{os.cpu_count()} CPU cores, {platform.processor() or platform.machine()}, {platform.system()}"
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    keys = ("accuracy", "macro_f1", "top2_accuracy", "ece", "confusion_matrix")
+    return {k: report[k] for k in keys}
+
+
+def evaluate_classifier(classifier: EmotionClassifier, dataset: FerDataset, split: str = "test") -> dict[str, Any]:
+    data = dataset[split]
+    probs = predict_images(classifier, data.images)
+    report = classification_report(probs, data.labels)
+    report["dataset"] = {"source": dataset.source, "split": SPLIT_NAMES.get(split, split), "images": len(data.labels)}
+    return report
+
+
+def _file_bytes(info: ModelInfo, runtime: str) -> int:
+    if info.is_ensemble:
+        return sum(_file_bytes(get_model(m, info.folder.parent), runtime) for m in info.members)
+    return info.file(runtime).stat().st_size
+
+
+def _parameters(info: ModelInfo) -> int | None:
+    if info.is_ensemble:
+        counts = [_parameters(get_model(m, info.folder.parent)) for m in info.members]
+        return None if None in counts else sum(c for c in counts if c is not None)
+    cfg = info.train_config() or {}
+    return cfg.get("parameters")
+
+
+def evaluate_shipped(name: str, data: str | os.PathLike, *, root: Path | None = None, split: str = "test",
+                     dataset: FerDataset | None = None, timing: bool = True) -> dict[str, Any]:
+    """Evaluate a model of the zoo (float, flip-TTA and, where shipped, int8) and write its
+    metrics.json. Returns what was written."""
+    info = get_model(name, root)
+    root = info.folder.parent
+    dataset = dataset or load_dataset(data)
+    clf = load_model(info.name, num_threads=EVAL_THREADS, root=root)
+    metrics = evaluate_classifier(clf, dataset, split)
+    metrics.update(
+        model=info.name,
+        title=info.title,
+        runtime="LiteRT float32",
+        file=None if info.is_ensemble else FLOAT_FILE,
+        members=info.members or None,
+        file_bytes=_file_bytes(info, "float"),
+        parameters=_parameters(info),
+    )
+    if timing:
+        metrics["speed"] = {**time_per_face(clf), "threads": EVAL_THREADS, "machine": machine_description()}
+    variants: dict[str, Any] = {}
+    tta = load_model(info.name, flip_tta=True, num_threads=EVAL_THREADS, root=root)
+    variants["flip_tta"] = _summary(evaluate_classifier(tta, dataset, split))
+    if info.has_runtime("int8") and all(
+        get_model(m, root).has_runtime("int8") for m in info.members
+    ):
+        q = load_model(info.name, runtime="int8", num_threads=EVAL_THREADS, root=root)
+        variants["int8"] = {**_summary(evaluate_classifier(q, dataset, split)),
+                            "file": None if info.is_ensemble else INT8_FILE,
+                            "file_bytes": _file_bytes(info, "int8")}
+        if timing:
+            variants["int8"]["speed"] = time_per_face(q)
+    metrics["variants"] = variants
+    metrics["written_by"] = "python -m fer_core " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["evaluate"] \
+        else f"fer_core.training.evaluate.evaluate_shipped({info.name!r})"
+    metrics["date"] = dt.date.today().isoformat()
+    (info.folder / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
+def evaluate_file(path: str | os.PathLike, data: str | os.PathLike, *, split: str = "test",
+                  flip_tta: bool = False) -> dict[str, Any]:
+    """Evaluate a single model file (.tflite or .keras) that is not (yet) in the zoo."""
+    clf = load_classifier(path, flip_tta=flip_tta, num_threads=EVAL_THREADS)
+    report = evaluate_classifier(clf, load_dataset(data), split)
+    report.update(file=str(path), file_bytes=Path(path).stat().st_size, flip_tta=flip_tta)
+    return report

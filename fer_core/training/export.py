@@ -1,0 +1,104 @@
+"""`python -m fer_core export`: turn a training run into a shipped model of the zoo.
+
+Converts the run's best `.keras` to a float32 `.tflite` and a dynamic-range quantized one
+(weights int8, activations float), evaluates both on PrivateTest, keeps the quantized file only
+when it stays within half a point of the float accuracy, records the model in
+`models/index.json` and writes its model card. Runs under the TensorFlow backend (the
+converter is TensorFlow's); a `.keras` trained under JAX or PyTorch loads here unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from fer_core.model_zoo import (CARD_FILE, FLOAT_FILE, HISTORY_FILE, INDEX_FILE, INT8_FILE, KERAS_FILE,
+                                METRICS_FILE, TRAIN_CONFIG_FILE, get_model, models_dir)
+
+MAX_INT8_DROP = 0.005  # the quantized model ships only if it loses at most half a point
+
+
+def export_tflite(keras_path: str | os.PathLike, out_path: str | os.PathLike, *, quantize: bool = False) -> Path:
+    """Convert a `.keras` model to `.tflite` (batch dimension left dynamic)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError("export needs the TensorFlow backend: run it with KERAS_BACKEND=tensorflow")
+    model = keras.saving.load_model(keras_path, compile=False)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    out = Path(out_path)
+    out.write_bytes(converter.convert())
+    return out
+
+
+def update_index(root: Path, name: str, entry: dict[str, Any], *, make_default: bool = False) -> None:
+    path = root / INDEX_FILE
+    index = json.loads(path.read_text()) if path.is_file() else {"default": name, "models": {}}
+    index["models"][name] = entry
+    if make_default or index.get("default") not in index["models"]:
+        index["default"] = name
+    path.write_text(json.dumps(index, indent=2) + "\n")
+
+
+def ship_run(run_dir: str | os.PathLike, name: str, *, title: str = "", data: str | os.PathLike | None = None,
+             root: Path | None = None, make_default: bool = False, timing: bool = True) -> dict[str, Any] | None:
+    """Copy a run's best model into `root/name/`, export it, evaluate it when `data` is given,
+    and write its card. Returns the metrics (None without data)."""
+    from fer_core.training.card import write_card
+    from fer_core.training.evaluate import evaluate_shipped
+
+    run, root = Path(run_dir), Path(root or models_dir())
+    best = run / "best.keras"
+    if not best.is_file():
+        raise FileNotFoundError(f"{best} does not exist: train first (python -m fer_core train ... --out {run})")
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(best, folder / KERAS_FILE)
+    for extra in (HISTORY_FILE, TRAIN_CONFIG_FILE):
+        if (run / extra).is_file():
+            shutil.copyfile(run / extra, folder / extra)
+    export_tflite(best, folder / FLOAT_FILE)
+    export_tflite(best, folder / INT8_FILE, quantize=True)
+    cfg = json.loads((folder / TRAIN_CONFIG_FILE).read_text()) if (folder / TRAIN_CONFIG_FILE).is_file() else {}
+    update_index(root, name, {"title": title or name, "architecture": cfg.get("config", {}).get("arch", name)},
+                 make_default=make_default)
+    if data is None:
+        return None
+    metrics = evaluate_shipped(name, data, root=root, timing=timing)
+    int8 = metrics["variants"].get("int8")
+    if int8 and metrics["accuracy"] - int8["accuracy"] > MAX_INT8_DROP:
+        (folder / INT8_FILE).unlink()
+        int8["shipped"] = False
+        int8["note"] = f"quantized file not shipped: it lost more than {MAX_INT8_DROP:.1%} accuracy"
+    elif int8:
+        int8["shipped"] = True
+    (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
+    write_card(get_model(name, root))
+    return metrics
+
+
+def ship_ensemble(name: str, members: list[str], data: str | os.PathLike, *, title: str = "",
+                  root: Path | None = None, make_default: bool = False) -> dict[str, Any]:
+    """Register an ensemble of shipped models, evaluate it and write its card."""
+    from fer_core.training.card import write_card
+    from fer_core.training.evaluate import evaluate_shipped
+
+    root = Path(root or models_dir())
+    for m in members:
+        get_model(m, root)  # fails clearly on an unknown member
+    (root / name).mkdir(parents=True, exist_ok=True)
+    update_index(root, name, {"title": title or f"ensemble of {', '.join(members)}", "members": members},
+                 make_default=make_default)
+    metrics = evaluate_shipped(name, data, root=root)
+    write_card(get_model(name, root))
+    return metrics
+
+
+__all__ = ["CARD_FILE", "MAX_INT8_DROP", "export_tflite", "ship_ensemble", "ship_run", "update_index"]

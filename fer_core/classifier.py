@@ -11,9 +11,11 @@ benchmark's Keras column) and imports Keras only when built.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -55,6 +57,25 @@ def _average_flips(probs: np.ndarray) -> np.ndarray:
     return (probs[:n] + probs[n:]) * np.float32(0.5)
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """LiteRT's C++ core prints an INFO line to fd 2 on first allocation; command-line users
+    should see only our messages. Used once, at model load."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded interpreters): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _check_file(path: Path, kind: str) -> None:
     if not path.is_file():
         raise ModelNotFoundError(
@@ -88,6 +109,8 @@ class LiteRTClassifier:
             )
         self._input, self._output = inp["index"], out["index"]
         self._batch = -1
+        with _native_stderr_silenced():
+            self._interpreter.allocate_tensors()
         self._lock = threading.Lock()
         self.flip_tta = flip_tta
         self.num_threads = num_threads

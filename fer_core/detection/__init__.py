@@ -13,20 +13,26 @@ from __future__ import annotations
 from fer_core.detection.base import Detection, DetectorUnavailableError, FaceDetector
 
 # default first; see bench/results/detectors.md for how each one measures
-DETECTOR_NAMES: tuple[str, ...] = ("blazeface-full", "blazeface-short", "blazeface-both", "haar")
+DETECTOR_NAMES: tuple[str, ...] = ("blazeface", "blazeface-tiled", "blazeface-full", "blazeface-short", "haar")
 DEFAULT_DETECTOR = DETECTOR_NAMES[0]
 
 DETECTOR_DESCRIPTIONS: dict[str, str] = {
-    "blazeface-full": "MediaPipe BlazeFace full range (192 px input): near and far faces",
-    "blazeface-short": "MediaPipe BlazeFace short range (128 px input): faces near the camera, fastest",
-    "blazeface-both": "both BlazeFace models, results merged: slowest",
-    "haar": "OpenCV Haar cascade: classic frontal-face baseline",
+    "blazeface": "BlazeFace full range plus short range for close faces: fast, the default",
+    "blazeface-tiled": "blazeface plus four zoomed-in tiles: finds smaller faces in big photos, ~4x slower",
+    "blazeface-full": "MediaPipe BlazeFace full range (192 px input) alone",
+    "blazeface-short": "MediaPipe BlazeFace short range (128 px input) alone: close faces only, fastest",
+    "haar": "OpenCV Haar cascade: classic frontal-face baseline, slow, more false faces",
 }
 
-_BLAZEFACE_MODELS: dict[str, tuple[str, ...]] = {
-    "blazeface-full": ("full",),
-    "blazeface-short": ("short",),
-    "blazeface-both": ("short", "full"),
+# Score thresholds per BlazeFace model. The short-range model, made for faces near the camera,
+# fires on textures in wide scenes below ~0.7, so when it only backs up the full-range model for
+# faces filling the frame it needs a stricter threshold (bench/detectors.py measured both).
+_COMBINED = {"full": 0.5, "short": 0.75}
+_BLAZEFACE: dict[str, tuple[dict[str, float] | tuple[str, ...], bool]] = {
+    "blazeface": (_COMBINED, False),
+    "blazeface-tiled": (_COMBINED, True),
+    "blazeface-full": (("full",), False),
+    "blazeface-short": (("short",), False),
 }
 
 
@@ -35,10 +41,11 @@ def create_detector(name: str = DEFAULT_DETECTOR, *, min_score: float | None = N
 
     Raises ValueError for an unknown name and DetectorUnavailableError when the detector's model
     files or runtime are missing (the message says what to install)."""
-    if name in _BLAZEFACE_MODELS:
+    if name in _BLAZEFACE:
         from fer_core.detection.blazeface import BlazeFaceDetector
 
-        return BlazeFaceDetector(_BLAZEFACE_MODELS[name], min_score=min_score, name=name)
+        models, tiles = _BLAZEFACE[name]
+        return BlazeFaceDetector(models, min_score=min_score, tiles=tiles, name=name)
     if name == "haar":
         from fer_core.detection.haar import HaarDetector
 

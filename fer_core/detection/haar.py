@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_core.detection.base import Detection, DetectorUnavailableError
+from fer_core.detection.base import Detection, DetectorUnavailableError, check_image
 from fer_core.preprocessing import to_grayscale
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
@@ -61,9 +61,7 @@ class HaarDetector:
         self._lock = threading.Lock()  # CascadeClassifier is not documented as thread-safe
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 numpy image, got {getattr(image, 'dtype', type(image))}")
-        grey = cv2.equalizeHist(np.ascontiguousarray(to_grayscale(image)))
+        grey = cv2.equalizeHist(np.ascontiguousarray(to_grayscale(check_image(image))))
         if min(grey.shape) < self.min_size:
             return []
         with self._lock:

@@ -100,6 +100,16 @@ def _stack(items: list[tuple[str, int]]) -> Split:
     return Split(arr, np.array([y for _, y in items], dtype=np.int64), paths)
 
 
+def class_weights(labels: np.ndarray, power: float) -> dict[int, float]:
+    """Loss weights against class imbalance (FER2013's disgust is 1.5% of training):
+    proportional to (n_max / n_c) ** power, normalised to mean 1 over samples. Power 0.5 (the
+    default) lifts disgust about 4x without the over-prediction full inverse frequency causes."""
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
+    raw = np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** power, 0.0)
+    raw /= (raw * counts).sum() / counts.sum()
+    return {i: float(w) for i, w in enumerate(raw)}
+
+
 def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (keep, carved) with `fraction` of every class carved out."""
     rng = np.random.default_rng(seed)

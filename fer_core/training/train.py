@@ -23,7 +23,7 @@ from fer_core.labels import EMOTIONS, NUM_CLASSES
 from fer_core.preprocessing import to_model_input
 from fer_core.training.architectures import build_model
 from fer_core.training.augment import augmentation
-from fer_core.training.data import FerDataset, load_dataset
+from fer_core.training.data import FerDataset, class_weights, load_dataset
 
 
 @dataclass
@@ -48,14 +48,6 @@ class TrainConfig:
     max_minutes: float = 0.0  # stop after the epoch that crosses this wall-clock budget (0: none)
     resume: bool = False
     limit: int = 0  # train on a random N-image subset (smoke tests)
-
-
-def class_weights(labels: np.ndarray, power: float) -> dict[int, float]:
-    """Weights proportional to (n_max / n_c) ** power, normalised to mean 1 over samples."""
-    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
-    raw = np.where(counts > 0, (counts.max() / np.maximum(counts, 1)) ** power, 0.0)
-    raw /= (raw * counts).sum() / counts.sum()
-    return {i: float(w) for i, w in enumerate(raw)}
 
 
 def gpu_present() -> bool:

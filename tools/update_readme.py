@@ -1,0 +1,82 @@
+"""Rewrite the generated sections of README.md from the files our own code wrote:
+
+    <!-- BEGIN models --> ... <!-- END models -->          models/*/metrics.json
+    <!-- BEGIN detectors --> ... <!-- END detectors -->    bench/results/detectors.md
+    <!-- BEGIN bench --> ... <!-- END bench -->            bench/results/report.md
+
+Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
+suite checks that README.md is up to date with those files."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fer_core.model_zoo import default_model_name, list_models  # noqa: E402
+
+
+def models_table(root: Path | None = None) -> str:
+    models = list_models(root)
+    default = default_model_name(root)
+    rows = ["| model | PrivateTest accuracy | + flip TTA | int8 | macro-F1 | parameters | .tflite size | ms/face |",
+            "|---|---|---|---|---|---|---|---|"]
+    for m in models:
+        x = m.metrics()
+        if not x:
+            rows.append(f"| {m.name} | not evaluated | | | | | | |")
+            continue
+        tta = x["variants"].get("flip_tta", {}).get("accuracy")
+        q = x["variants"].get("int8")
+        q_text = "—" if not q else f"{100 * q['accuracy']:.2f}%" + ("" if q.get("shipped", True) else " (not shipped)")
+        speed = x.get("speed", {}).get("ms_per_face_batch1_p50")
+        params = f"{x['parameters']:,}" if x.get("parameters") else "—"
+        name = f"**{m.name}** (default)" if m.name == default else m.name
+        rows.append(
+            f"| {name} | {100 * x['accuracy']:.2f}% | {'—' if tta is None else f'{100 * tta:.2f}%'} | {q_text} | "
+            f"{x['macro_f1']:.3f} | {params} | {x['file_bytes'] / 1e6:.2f} MB | "
+            f"{'—' if speed is None else f'{speed:.2f}'} |"
+        )
+    any_metrics = next((m.metrics() for m in models if m.metrics()), None)
+    if any_metrics:
+        ds = any_metrics["dataset"]
+        rows.append("")
+        rows.append(f"All on FER2013 {ds['split']} ({ds['images']:,} images), scored by `python -m fer_core evaluate` "
+                    f"on the shipped `.tflite` files; ms/face is the median for one face per call on "
+                    f"{any_metrics.get('speed', {}).get('machine', 'the evaluating machine')}.")
+    return "\n".join(rows)
+
+
+def _file_section(path: Path) -> str:
+    return path.read_text().strip() if path.is_file() else f"(not generated yet: {path.relative_to(ROOT)})"
+
+
+def sections() -> dict[str, str]:
+    return {
+        "models": models_table(),
+        "detectors": _file_section(ROOT / "bench" / "results" / "detectors.md"),
+        "bench": _file_section(ROOT / "bench" / "results" / "report.md"),
+    }
+
+
+def render(text: str) -> str:
+    for name, body in sections().items():
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    readme = ROOT / "README.md"
+    new = render(readme.read_text())
+    if "--check" in sys.argv:
+        return 0 if new == readme.read_text() else 1
+    readme.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

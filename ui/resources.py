@@ -1,0 +1,33 @@
+"""Models and detectors, loaded once per process and shared by every session and page."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from fer_core.classifier import EmotionClassifier
+from fer_core.detection import FaceDetector, create_detector
+from fer_core.model_zoo import ModelInfo, list_models, load_model
+from fer_core.pipeline import FaceAnalyzer
+
+
+@st.cache_resource(show_spinner="Loading the emotion model…")
+def get_classifier(name: str, runtime: str = "float", flip_tta: bool = False) -> EmotionClassifier:
+    return load_model(name, runtime=runtime, flip_tta=flip_tta)
+
+
+@st.cache_resource(show_spinner="Loading the face detector…")
+def get_detector(name: str, min_score: float | None = None) -> FaceDetector:
+    return create_detector(name, min_score=min_score)
+
+
+def get_analyzer(settings) -> FaceAnalyzer:  # noqa: ANN001 (ui.settings.Settings)
+    """A FaceAnalyzer for the current settings (cheap: it only holds the cached models)."""
+    return FaceAnalyzer(
+        get_detector(settings.detector, settings.min_score),
+        get_classifier(settings.model, settings.runtime, settings.flip_tta),
+    )
+
+
+@st.cache_data(ttl=60)
+def installed_models() -> list[ModelInfo]:
+    return list_models()

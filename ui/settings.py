@@ -1,0 +1,93 @@
+"""The sidebar settings every page shares, kept in `st.session_state` across pages.
+
+Pages call `settings = sidebar_settings()` at the top; it draws the controls and returns a
+frozen `Settings` snapshot that can be handed to other threads (the webcam callback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from fer_core.classifier import ModelNotFoundError
+from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTOR_NAMES
+from fer_core.model_zoo import default_model_name, list_models
+
+DEFAULT_SMOOTHING = 0.6
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    detector: str
+    min_score: float | None  # None: the detector's own threshold
+    smoothing: float
+    flip_tta: bool
+    runtime: str = "float"
+
+
+# session_state keys: one place, so pages never disagree on a name
+MODEL, DETECTOR, MIN_SCORE, SMOOTHING, FLIP_TTA, RUNTIME = (
+    "fer_model", "fer_detector", "fer_min_score", "fer_smoothing", "fer_flip_tta", "fer_runtime")
+
+
+def _persist(key: str, default: object) -> None:
+    # Streamlit drops widget state when a page without that widget runs; copying the value into
+    # a plain key (and back into the widget key) keeps settings across pages.
+    if key not in st.session_state:
+        st.session_state[key] = default
+    st.session_state["_w_" + key] = st.session_state[key]
+
+
+def _store(key: str) -> None:
+    st.session_state[key] = st.session_state["_w_" + key]
+
+
+def sidebar_settings() -> Settings:
+    """Draw the shared settings in the sidebar; stop the page with a clear message when no
+    model is installed."""
+    try:
+        models = list_models()
+        default_model = default_model_name()
+    except ModelNotFoundError as exc:
+        st.error(f"No emotion model is installed. {exc}")
+        st.stop()
+    names = [m.name for m in models]
+    titles = {m.name: m.title for m in models}
+    _persist(MODEL, default_model)
+    _persist(DETECTOR, DEFAULT_DETECTOR)
+    _persist(MIN_SCORE, 0.0)
+    _persist(SMOOTHING, DEFAULT_SMOOTHING)
+    _persist(FLIP_TTA, False)
+    _persist(RUNTIME, "float")
+    if st.session_state[MODEL] not in names:
+        st.session_state[MODEL] = st.session_state["_w_" + MODEL] = default_model
+    sb = st.sidebar
+    sb.header("Settings")
+    sb.selectbox("Emotion model", names, key="_w_" + MODEL, on_change=_store, args=(MODEL,),
+                 format_func=lambda n: f"{n} (default)" if n == default_model else n,
+                 help="Compare them on the Model comparison page. " + "; ".join(f"{n}: {titles[n]}" for n in names))
+    sb.selectbox("Face detector", DETECTOR_NAMES, key="_w_" + DETECTOR, on_change=_store, args=(DETECTOR,),
+                 help="; ".join(f"{n}: {d}" for n, d in DETECTOR_DESCRIPTIONS.items()))
+    sb.slider("Detection threshold", 0.0, 0.95, step=0.05, key="_w_" + MIN_SCORE, on_change=_store,
+              args=(MIN_SCORE,), help="0 uses the detector's own threshold. Higher: fewer false faces, "
+                                     "more missed faces.")
+    sb.slider("Smoothing (webcam and video)", 0.0, 0.95, step=0.05, key="_w_" + SMOOTHING, on_change=_store,
+              args=(SMOOTHING,), help="How much each face's label keeps from earlier frames (0: none).")
+    sb.toggle("Flip test-time augmentation", key="_w_" + FLIP_TTA, on_change=_store, args=(FLIP_TTA,),
+              help="Also classify the mirrored face and average: a little more accurate, twice the work.")
+    selected = models[names.index(st.session_state[MODEL])]
+    runtimes = ["float"] + (["int8"] if selected.has_runtime("int8") and not selected.is_ensemble else [])
+    if st.session_state[RUNTIME] not in runtimes:
+        st.session_state[RUNTIME] = st.session_state["_w_" + RUNTIME] = "float"
+    sb.radio("Runtime", runtimes, key="_w_" + RUNTIME, on_change=_store, args=(RUNTIME,), horizontal=True,
+             help="int8: the dynamic-range quantized model, where it kept accuracy.")
+    min_score = float(st.session_state[MIN_SCORE])
+    return Settings(
+        model=st.session_state[MODEL],
+        detector=st.session_state[DETECTOR],
+        min_score=min_score if min_score > 0 else None,
+        smoothing=float(st.session_state[SMOOTHING]),
+        flip_tta=bool(st.session_state[FLIP_TTA]),
+        runtime=st.session_state[RUNTIME],
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import fields
@@ -14,7 +15,7 @@ def _train(args: argparse.Namespace) -> int:
 
     names = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
-    summary = train(cfg)
+    summary = train(cfg, command="python -m fer_core " + shlex.join(args.argv))
     print(f"best PublicTest accuracy {summary.get('best_val_accuracy', float('nan')):.4f} "
           f"at epoch {summary.get('best_epoch')}; model in {cfg.out}/best.keras")
     return 0
@@ -173,7 +174,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     if getattr(args, "out", "missing") is None and args.command == "train":
         args.out = os.path.join("runs", args.arch)
     try:

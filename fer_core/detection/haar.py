@@ -50,7 +50,10 @@ class HaarDetector:
         if min_size < 1 or scale_factor <= 1.0 or min_neighbors < 0:
             raise ValueError("need min_size >= 1, scale_factor > 1 and min_neighbors >= 0")
         path = cascade_path()
-        self._cascade = cv2.CascadeClassifier(str(path))
+        try:
+            self._cascade = cv2.CascadeClassifier(str(path))
+        except (cv2.error, SystemError) as exc:  # a corrupt XML raises instead of loading empty
+            raise DetectorUnavailableError(f"OpenCV could not load {path}; reinstall {OPENCV_PIN}") from exc
         if self._cascade.empty():
             raise DetectorUnavailableError(f"OpenCV could not load {path}; reinstall {OPENCV_PIN}")
         self.name = name

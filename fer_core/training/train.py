@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -144,8 +143,9 @@ class _EpochBookkeeping(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def train(cfg: TrainConfig, dataset: FerDataset | None = None) -> dict:
-    """Train `cfg.arch`; returns the run summary also written to train_config.json."""
+def train(cfg: TrainConfig, dataset: FerDataset | None = None, command: str | None = None) -> dict:
+    """Train `cfg.arch`; returns the run summary also written to train_config.json. `command`
+    is the command line that asked for it, recorded so the run can be repeated exactly."""
     keras.utils.set_random_seed(cfg.seed)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -206,7 +206,7 @@ def train(cfg: TrainConfig, dataset: FerDataset | None = None) -> dict:
     )
     summary = {
         "config": asdict(cfg),
-        "command": "python -m fer_core " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else None,
+        "command": command,
         "dataset": {"source": ds.source, "split_note": ds.split_note, "train_images": int(len(x_train)),
                     "val_images": int(len(x_val))},
         "hardware": hardware_description(),

@@ -49,7 +49,8 @@ def _predict(args: argparse.Namespace) -> int:
     classifier = load_model(args.model, runtime=args.runtime, flip_tta=args.flip_tta)
     detector = create_detector(args.detector, min_score=args.min_score)
     fmt = "json" if args.json else "csv" if args.csv else "text"
-    return run_predict(FaceAnalyzer(detector, classifier), args.paths, fmt=fmt, annotate=args.annotate)
+    return run_predict(FaceAnalyzer(detector, classifier), args.paths, fmt=fmt, annotate=args.annotate,
+                       face_crops=args.face_crops)
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
@@ -66,6 +67,9 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--flip-tta", action="store_true", help="average with the mirrored face")
     p.add_argument("--detector", choices=DETECTOR_NAMES, default=DEFAULT_DETECTOR)
     p.add_argument("--min-score", type=float, help="detection threshold (default: the detector's own)")
+    p.add_argument("--face-crops", action="store_true",
+                   help="the images are already face crops (like FER2013): classify each whole image, "
+                        "skip detection")
     p.set_defaults(func=_predict)
 
 

@@ -115,6 +115,15 @@ class FaceAnalyzer:
         ]
 
 
+    def analyze_crop(self, image: np.ndarray) -> FaceResult:
+        """Classify the whole image as one face, skipping detection: for inputs that are
+        already face crops (FER2013-style 48x48 faces, which detectors need context to find)."""
+        h, w = image.shape[:2]
+        gray = to_grayscale(image)
+        probs = self.classifier.predict(to_model_input([gray]))[0]
+        return FaceResult(1, (0, 0, int(w), int(h)), 1.0, probs)
+
+
 class StreamAnalyzer:
     """Per-stream state on top of a FaceAnalyzer: tracked face numbers, smoothed probabilities.
 

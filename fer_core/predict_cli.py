@@ -71,7 +71,7 @@ def text_lines(path: Path, faces: list[FaceResult]) -> list[str]:
 
 
 def run_predict(analyzer: FaceAnalyzer, paths: Sequence[str], *, fmt: str = "text",
-                annotate: str | None = None, out=None, err=None) -> int:
+                annotate: str | None = None, face_crops: bool = False, out=None, err=None) -> int:
     """Returns the exit code: 0 when every file was read, 2 when some could not be."""
     out, err = out or sys.stdout, err or sys.stderr
     files = expand_paths(paths)
@@ -87,7 +87,7 @@ def run_predict(analyzer: FaceAnalyzer, paths: Sequence[str], *, fmt: str = "tex
             failures += 1
             print(f"error: {exc}", file=err)
             continue
-        faces = analyzer.analyze(image)
+        faces = [analyzer.analyze_crop(image)] if face_crops else analyzer.analyze(image)
         if fmt == "json":
             records.append({"file": str(path), "width": image.shape[1], "height": image.shape[0],
                             "faces": [f.as_dict() for f in faces]})

@@ -111,3 +111,13 @@ def test_face_result_is_frozen():
     face = FaceResult(1, (0, 0, 10, 10), 0.9, np.full(7, 1 / 7, np.float32))
     with pytest.raises(AttributeError):
         face.face_id = 2  # type: ignore[misc]
+
+
+def test_face_crop_mode_classifies_the_whole_image(analyzer, tiny_classifier):
+    from tests.conftest import synthetic_faces
+
+    images, _ = synthetic_faces(1, 0)
+    face = analyzer.analyze_crop(images[3])
+    assert face.box == (0, 0, 48, 48)
+    np.testing.assert_allclose(face.probabilities, tiny_classifier.predict(images[3][None, :, :, None] / 255.0)[0],
+                               atol=1e-6)

@@ -1,0 +1,66 @@
+"""The models that ship in models/: complete, small enough, documented, and their stored
+PrivateTest numbers reproduced exactly whenever FER2013 is present (it is on CI)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fer_core.model_zoo import default_model_name, list_models, load_model, models_dir
+from tests.conftest import FER2013, ROOT
+
+MODELS = list_models(models_dir()) if (models_dir() / "index.json").is_file() else []
+pytestmark = pytest.mark.skipif(not MODELS, reason="no shipped models in models/ yet")
+
+
+def test_every_shipped_model_has_its_files_and_an_evaluation():
+    for m in MODELS:
+        metrics = m.metrics()
+        assert metrics is not None, f"{m.name} has no metrics.json"
+        assert metrics["dataset"]["split"] == "PrivateTest" and metrics["count"] == 3589, m.name
+        assert np.asarray(metrics["confusion_matrix"]).sum() == 3589
+        card = m.card()
+        assert card and "Article 5(1)(f)" in card and f"{100 * metrics['accuracy']:.2f}%" in card, m.name
+        if not m.is_ensemble:
+            assert (m.folder / "model.tflite").is_file() and (m.folder / "model.keras").is_file()
+            assert m.history(), f"{m.name} has no training history"
+            assert m.train_config()["command"].startswith("python -m fer_core train")
+
+
+def test_sizes():
+    total = sum(f.stat().st_size for f in models_dir().rglob("*") if f.is_file())
+    assert total < 40e6
+    default = next(m for m in MODELS if m.name == default_model_name())
+    files = [default.folder / "model.tflite"] if not default.is_ensemble else [
+        next(x for x in MODELS if x.name == n).folder / "model.tflite" for n in default.members]
+    assert sum(f.stat().st_size for f in files) < 5e6
+
+
+def test_default_model_finds_a_real_face(astronaut):
+    from fer_core.detection import create_detector
+    from fer_core.pipeline import FaceAnalyzer
+
+    faces = FaceAnalyzer(create_detector(), load_model()).analyze(astronaut)
+    assert len(faces) == 1 and faces[0].probabilities.sum() == pytest.approx(1, abs=1e-4)
+
+
+@pytest.mark.skipif(not FER2013.is_dir(), reason=f"FER2013 not found at {FER2013}")
+def test_default_model_reproduces_its_stored_privatetest_results_exactly():
+    from fer_core.training.data import load_dataset
+    from fer_core.training.evaluate import EVAL_THREADS, evaluate_classifier
+
+    name = default_model_name()
+    stored = next(m for m in MODELS if m.name == name).metrics()
+    report = evaluate_classifier(load_model(name, num_threads=EVAL_THREADS), load_dataset(FER2013), "test")
+    assert report["count"] == stored["count"] == 3589
+    assert report["confusion_matrix"] == stored["confusion_matrix"]
+    assert report["accuracy"] == stored["accuracy"]
+    assert report["macro_f1"] == pytest.approx(stored["macro_f1"], abs=1e-12)
+
+
+def test_readme_tables_are_generated_from_the_stored_files():
+    check = subprocess.run([sys.executable, "tools/update_readme.py", "--check"], cwd=ROOT)
+    assert check.returncode == 0, "README.md is stale: run python tools/update_readme.py"

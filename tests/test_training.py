@@ -126,3 +126,22 @@ def test_class_weights_lift_rare_classes():
     counts = np.bincount(labels)
     assert sum(w[i] * counts[i] for i in range(len(EMOTIONS))) / counts.sum() == pytest.approx(1.0)
     assert set(class_weights(labels, 0.0).values()) == {1.0}
+
+
+def test_same_command_trains_under_the_pytorch_backend_and_exports_under_tensorflow(tmp_path, synthetic_data):
+    pytest.importorskip("torch", reason="PyTorch is in requirements-dev.txt; install it to run this check")
+    run = tmp_path / "run"
+    trained = run_cli("train", "--arch", "mini_xception", "--data", str(synthetic_data), "--out", str(run),
+                      "--epochs", "1", "--batch-size", "16", env={"KERAS_BACKEND": "torch"})
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    summary = json.loads((run / "train_config.json").read_text())
+    assert summary["hardware"].endswith("on torch")
+    exported = subprocess.run(
+        [sys.executable, "-c", "import sys; from fer_core.training.export import export_tflite; "
+                               "export_tflite(sys.argv[1], sys.argv[2])", str(run / "best.keras"), str(run / "m.tflite")],
+        cwd=ROOT, env={**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    probs = LiteRTClassifier(run / "m.tflite").predict(synthetic_faces(1, 0)[0][:, :, :, None] / 255.0)
+    assert probs.shape == (7, 7)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)

@@ -28,12 +28,12 @@ INTENDED_USE = """\
 
 DATA = """\
 ## Data
-FER2013 (35,887 grey 48x48 faces from web image search, 7 classes). Official split from the
-file prefixes: Training for training, PublicTest for epoch/model selection, PrivateTest for the
-results below and nothing else. The faces are mostly frontal, young-adult and of uneven
-demographic balance; labels are noisy (human agreement on FER2013 is about 65 +/- 5%).
-Class imbalance: disgust is 1.5% of training; see the recipe's `class_weight_power`
-(loss weight (n_max/n_c)^power, 0.5 by default) and the per-class results.
+FER2013 (grey 48x48 faces from web image search, 7 classes; Goodfellow et al., 2013). Official
+split from the file prefixes: Training for training, PublicTest for epoch/model selection,
+PrivateTest for the results above and nothing else. The faces are mostly frontal and young-adult,
+of uneven demographic balance, and the labels are noisy. Disgust is by far the rarest class (see
+the support column above); the loss weights classes by (n_max/n_c)^power (the recipe's
+`class_weight_power`) so it is not ignored.
 """
 
 
@@ -71,6 +71,9 @@ def _recipe(info: ModelInfo, cfg: dict[str, Any] | None) -> str:
         + f"; best PublicTest accuracy {_pct(cfg.get('best_val_accuracy', float('nan')))} at epoch "
         f"{cfg.get('best_epoch', '?')}, which is the shipped checkpoint.",
         f"- Training time {minutes:.1f} minutes on: {cfg.get('hardware', 'unknown hardware')}.",
+        *([f"- The epoch count was cut to fit a CPU-only session (`tools/train_cpu_zoo.sh`); the default "
+           f"recipe is 60 epochs with early stopping (patience 15), which this run did not have the compute for."]
+          if c["epochs"] < 60 and "GPU present: False" in cfg.get("hardware", "") else []),
         f"- Data: {cfg['dataset']['train_images']:,} training and {cfg['dataset']['val_images']:,} "
         f"validation images ({cfg['dataset']['split_note']}).",
         "",

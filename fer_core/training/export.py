@@ -9,6 +9,8 @@ converter is TensorFlow's); a `.keras` trained under JAX or PyTorch loads here u
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -34,7 +36,9 @@ def export_tflite(keras_path: str | os.PathLike, out_path: str | os.PathLike, *,
     if quantize:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     out = Path(out_path)
-    out.write_bytes(converter.convert())
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured tensor
+        flat = converter.convert()
+    out.write_bytes(flat)
     return out
 
 

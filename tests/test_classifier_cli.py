@@ -126,3 +126,17 @@ def test_cli_bad_inputs_exit_non_zero_with_one_line(tiny_models_dir, photo, tmp_
 
     no_model = run_cli("predict", str(photo), env={"FER_MODELS_DIR": str(tmp_path / "empty")})
     assert no_model.returncode == 1 and "No model is installed" in no_model.stderr
+
+
+def test_cli_face_crops_mode_skips_detection(tiny_models_dir, tmp_path):
+    from tests.conftest import synthetic_faces
+
+    images, _ = synthetic_faces(1, 0)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"crop{i}.png"), images[i])
+    plain = run_cli("predict", str(tmp_path), "--json", env={"FER_MODELS_DIR": str(tiny_models_dir)})
+    assert all(not r["faces"] for r in json.loads(plain.stdout))  # no detector finds a stripe pattern
+    crops = run_cli("predict", str(tmp_path), "--json", "--face-crops", env={"FER_MODELS_DIR": str(tiny_models_dir)})
+    records = json.loads(crops.stdout)
+    assert [len(r["faces"]) for r in records] == [1, 1, 1]
+    assert records[0]["faces"][0]["box"] == {"x": 0, "y": 0, "width": 48, "height": 48}

@@ -84,7 +84,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         if args.out:
             Path(args.out).write_text(json.dumps(report, indent=1))
     else:
+        from fer_core.model_zoo import get_model
+        from fer_core.training.card import write_card
+
         report = evaluate_shipped(args.model, args.data, split=args.split, timing=not args.no_timing)
+        write_card(get_model(args.model))
     print(f"{args.model}: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} "
           f"on {report['dataset']['images']} {report['dataset']['split']} images")
     for name, v in report.get("variants", {}).items():
@@ -158,10 +162,22 @@ def _add_card(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_card)
 
 
+def _default(args: argparse.Namespace) -> int:
+    from fer_core.training.export import select_default
+
+    print(f"default model: {select_default()} (best PublicTest accuracy)")
+    return 0
+
+
+def _add_default(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("select-default", help="make the model with the best PublicTest accuracy the default")
+    p.set_defaults(func=_default)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_predict, _add_train, _add_evaluate, _add_export, _add_ensemble, _add_card):
+    for add in (_add_predict, _add_train, _add_evaluate, _add_export, _add_ensemble, _add_card, _add_default):
         add(sub)
     return parser
 

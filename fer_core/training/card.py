@@ -104,6 +104,9 @@ def _results(m: dict[str, Any] | None) -> str:
             note = "" if v.get("shipped", True) else " (not shipped)"
             rows.append(f"| {label}{note} | {_pct(v['accuracy'])} | {v['macro_f1']:.3f} | "
                         f"{_pct(v['top2_accuracy'])} | {v['ece']:.3f} |")
+    if "publictest_accuracy" in m:
+        rows += ["", f"PublicTest accuracy (the only split used to choose epochs and the default model): "
+                     f"{_pct(m['publictest_accuracy'])}."]
     rows += ["", "| emotion | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, pc in m["per_class"].items():
         rows.append(f"| {name} | {pc['precision']:.3f} | {pc['recall']:.3f} | {pc['f1']:.3f} | {pc['support']} |")

@@ -105,4 +105,18 @@ def ship_ensemble(name: str, members: list[str], data: str | os.PathLike, *, tit
     return metrics
 
 
-__all__ = ["CARD_FILE", "MAX_INT8_DROP", "export_tflite", "ship_ensemble", "ship_run", "update_index"]
+def select_default(root: Path | None = None) -> str:
+    """Make the model with the best PublicTest accuracy the default (PrivateTest is for
+    reporting only, so it never decides). Returns the chosen name."""
+    from fer_core.model_zoo import list_models
+
+    root = Path(root or models_dir())
+    scored = [(m.metrics() or {}).get("publictest_accuracy", -1.0) for m in list_models(root)]
+    best = list_models(root)[max(range(len(scored)), key=scored.__getitem__)].name
+    index = json.loads((root / INDEX_FILE).read_text())
+    index["default"] = best
+    (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+    return best
+
+
+__all__ = ["select_default", "CARD_FILE", "MAX_INT8_DROP", "export_tflite", "ship_ensemble", "ship_run", "update_index"]

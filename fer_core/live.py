@@ -1,0 +1,430 @@
+"""Live video analysis, independent of Streamlit: one `LiveProcessor` per webcam stream.
+
+    processor = LiveProcessor(analyzer, LiveOptions(smoothing=0.6))
+    out_frame = processor.process(av_frame)          # detect, classify, track, draw
+    processor.configure(new_analyzer, new_options)   # from any thread; the next frame uses it
+    snap = processor.snapshot()                      # FPS, latency, timeline, summary (any thread)
+
+Threads: streamlit-webrtc calls `recv_queued` (or `process`) from its own worker thread while
+the page's script thread calls `configure` and `snapshot`. Configuration is an immutable
+snapshot swapped under a lock, and the page only ever gets copies of the shared state.
+
+Frame dropping: with `async_processing=True` streamlit-webrtc hands the callback every frame
+that arrived while the previous one was being analysed, and keeps sending the last processed
+frame to the browser meanwhile, so the video never waits for the model. `process_latest`
+analyses only the newest of those frames and counts the others as dropped.
+
+This module also builds the WebRTC ICE server list from the environment (`rtc_configuration`),
+because that logic, too, must be testable without Streamlit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy as np
+
+from fer_core.drawing import draw_faces, draw_text_overlay
+from fer_core.labels import EMOTIONS
+from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer
+
+logger = logging.getLogger(__name__)
+
+NO_FACE = "no face"  # summary row for time without any face in view
+DEFAULT_HISTORY = 1800  # timeline rows kept: a minute at 30 analysed frames per second
+MAX_FRAME_GAP_S = 1.0  # a longer pause (stream stalled) counts as this long in the summary
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """What the user can change while the camera runs (besides the models)."""
+
+    smoothing: float = 0.6
+    show_probabilities: bool = False
+    show_stats: bool = True  # the FPS / latency readout on the video
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.smoothing < 1.0:
+            raise ValueError(f"smoothing must lie in [0, 1), got {self.smoothing}")
+
+
+@dataclass(frozen=True)
+class _Config:
+    analyzer: FaceAnalyzer
+    options: LiveOptions
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """One analysed frame, for the timeline: the main (largest) face's smoothed probabilities."""
+
+    t: float  # seconds since the stream's first analysed frame
+    faces: int
+    face_id: int | None  # None when no face was found
+    probabilities: np.ndarray | None = field(compare=False)  # (7,) in EMOTIONS order
+    latency_ms: float = 0.0
+
+    @property
+    def emotion(self) -> str | None:
+        return None if self.probabilities is None else EMOTIONS[int(np.argmax(self.probabilities))]
+
+
+class RateMeter:
+    """Analysed frames per second, per-frame latency and the share of skipped frames, over a
+    sliding time window (so the readout follows the current load, not the session average)."""
+
+    def __init__(self, window_s: float = 2.0) -> None:
+        self.window_s = window_s
+        self._events: deque[tuple[float, float, int]] = deque()  # (time, latency s, dropped before)
+
+    def add(self, now: float, latency_s: float, dropped: int = 0) -> None:
+        self._events.append((now, latency_s, dropped))
+        while self._events and now - self._events[0][0] > self.window_s:
+            self._events.popleft()
+
+    @property
+    def fps(self) -> float:
+        if len(self._events) < 2:
+            return 0.0
+        span = self._events[-1][0] - self._events[0][0]
+        return (len(self._events) - 1) / span if span > 0 else 0.0
+
+    @property
+    def latency_ms(self) -> float:
+        """Median analysis time in the window (the median ignores one-off hiccups)."""
+        if not self._events:
+            return 0.0
+        return float(np.median([lat for _, lat, _ in self._events])) * 1000.0
+
+    @property
+    def drop_share(self) -> float:
+        """Frames skipped / frames received in the window."""
+        dropped = sum(d for _, _, d in self._events)
+        total = dropped + len(self._events)
+        return dropped / total if total else 0.0
+
+
+class SessionSummary:
+    """Seconds spent in each emotion (of the main face) and without any face."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, float] = {name: 0.0 for name in (*EMOTIONS, NO_FACE)}
+
+    def add(self, emotion: str | None, seconds: float) -> None:
+        self._seconds[emotion or NO_FACE] += max(0.0, float(seconds))
+
+    def seconds(self) -> dict[str, float]:
+        return dict(self._seconds)
+
+    def total(self) -> float:
+        return sum(self._seconds.values())
+
+    def shares(self) -> dict[str, float]:
+        """Fraction of the session per row (all zero before any time has passed)."""
+        total = self.total()
+        return {k: (v / total if total > 0 else 0.0) for k, v in self._seconds.items()}
+
+    def copy(self) -> SessionSummary:
+        other = SessionSummary()
+        other._seconds = dict(self._seconds)
+        return other
+
+    def to_csv(self) -> str:
+        """emotion,seconds,share_percent: one row per emotion plus "no face"."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["emotion", "seconds", "share_percent"])
+        shares = self.shares()
+        for name, seconds in self._seconds.items():
+            writer.writerow([name, f"{seconds:.2f}", f"{shares[name] * 100:.1f}"])
+        return out.getvalue()
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """A consistent copy of a processor's state, safe to use on any thread."""
+
+    fps: float
+    latency_ms: float
+    frames_received: int
+    frames_analyzed: int
+    frames_dropped: int
+    timeline: list[FrameRecord]
+    summary: SessionSummary
+    last_error: str | None
+    ended: bool  # the camera track ended (stopped, unplugged or permission revoked)
+    idle_s: float | None  # seconds since the last analysed frame; None before the first
+
+    @property
+    def drop_share(self) -> float:
+        return self.frames_dropped / self.frames_received if self.frames_received else 0.0
+
+    def timeline_csv(self) -> str:
+        """t_seconds,faces,face_id,emotion,<7 probabilities> per analysed frame."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["t_seconds", "faces", "face_id", "emotion", *EMOTIONS, "latency_ms"])
+        for r in self.timeline:
+            probs = [""] * len(EMOTIONS) if r.probabilities is None else [f"{p:.4f}" for p in r.probabilities]
+            writer.writerow([f"{r.t:.3f}", r.faces, "" if r.face_id is None else r.face_id,
+                             r.emotion or "", *probs, f"{r.latency_ms:.1f}"])
+        return out.getvalue()
+
+
+def main_face(faces: Sequence[FaceResult]) -> FaceResult | None:
+    """The largest face: the person sitting at the camera."""
+    return max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
+
+
+def stats_lines(fps: float, latency_ms: float, drop_share: float) -> list[str]:
+    """The on-video readout, e.g. ["12.3 FPS | 48 ms", "skipping 35% of frames"]."""
+    lines = [f"{fps:.1f} FPS | {latency_ms:.0f} ms"]
+    if drop_share >= 0.005:
+        lines.append(f"skipping {drop_share * 100:.0f}% of frames")
+    return lines
+
+
+class LiveProcessor:
+    """Per-stream analysis: tracking, smoothing, overlay, meters, timeline and summary."""
+
+    def __init__(
+        self,
+        analyzer: FaceAnalyzer,
+        options: LiveOptions | None = None,
+        *,
+        history: int = DEFAULT_HISTORY,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._config_lock = threading.Lock()
+        self._config = _Config(analyzer, options or LiveOptions())
+        self._work_lock = threading.Lock()  # one frame at a time; guards _stream
+        self._stream = StreamAnalyzer(analyzer, smoothing=self._config.options.smoothing)
+        self._state_lock = threading.Lock()  # guards everything below
+        self._history = history
+        self._reset_state()
+
+    # --- configuration (any thread) ----------------------------------------------------
+
+    def configure(self, analyzer: FaceAnalyzer | None = None, options: LiveOptions | None = None) -> None:
+        """Swap models and/or options; the next analysed frame uses them. Changing the detector
+        or classifier restarts tracking (old smoothed probabilities came from another model)."""
+        with self._config_lock:
+            current = self._config
+            self._config = _Config(analyzer or current.analyzer, options or current.options)
+
+    @property
+    def options(self) -> LiveOptions:
+        with self._config_lock:
+            return self._config.options
+
+    def reset(self) -> None:
+        """Start a new session: clear tracks, meters, timeline and summary."""
+        with self._work_lock:
+            self._stream.reset()
+            with self._state_lock:
+                self._reset_state()
+
+    def on_ended(self) -> None:
+        """The input track ended; the next frame that arrives starts a new session."""
+        with self._state_lock:
+            self._ended = True
+
+    # --- frame processing (the WebRTC worker thread) ---------------------------------------
+
+    async def recv_queued(self, frames: list[av.VideoFrame]) -> list[av.VideoFrame]:
+        """streamlit-webrtc's `queued_video_frames_callback`."""
+        return self.process_latest(frames)
+
+    def process_latest(self, frames: Sequence[av.VideoFrame]) -> list[av.VideoFrame]:
+        """Analyse only the newest of the frames that queued up meanwhile; drop the rest."""
+        if not frames:
+            return []
+        with self._state_lock:
+            self._pending_drops += len(frames) - 1
+        return [self.process(frames[-1])]
+
+    def process(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """Analyse one frame and return it annotated (same size, timestamps kept)."""
+        rgb = frame.to_ndarray(format="rgb24")
+        out = av.VideoFrame.from_ndarray(self.process_rgb(rgb), format="rgb24")
+        out.pts = frame.pts
+        if frame.time_base is not None:  # av refuses None here
+            out.time_base = frame.time_base
+        return out
+
+    def process_rgb(self, rgb: np.ndarray) -> np.ndarray:
+        """The core of `process` on an RGB array: an annotated copy. Never raises on a bad
+        model call: the frame goes back with the error written on it, and `snapshot()` has it."""
+        with self._work_lock:
+            started = self._clock()
+            self._begin_frame()
+            config = self._current_config()
+            faces: list[FaceResult] = []
+            error: str | None = None
+            try:
+                faces = self._stream.update(rgb)
+                canvas = draw_faces(rgb, faces, show_probabilities=config.options.show_probabilities)
+            except Exception as exc:  # a broken frame must not kill the stream thread
+                error = f"{type(exc).__name__}: {exc}"
+                logger.exception("live analysis failed")
+                canvas = np.array(rgb, dtype=np.uint8, copy=True)
+            finished = self._clock()
+            stats = self._record(started, finished, faces, error)
+            lines = stats_lines(*stats) if config.options.show_stats else []
+            if error is not None:
+                lines.append("analysis error - see the page")
+            return draw_text_overlay(canvas, lines, in_place=True) if lines else canvas
+
+    # --- reading the state (the page's thread) ---------------------------------------------
+
+    def snapshot(self) -> LiveSnapshot:
+        with self._state_lock:
+            return LiveSnapshot(
+                fps=self._meter.fps,
+                latency_ms=self._meter.latency_ms,
+                frames_received=self._received,
+                frames_analyzed=self._analyzed,
+                frames_dropped=self._dropped,
+                timeline=list(self._timeline),
+                summary=self._summary.copy(),
+                last_error=self._last_error,
+                ended=self._ended,
+                idle_s=None if self._last_frame_at is None else max(0.0, self._clock() - self._last_frame_at),
+            )
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _reset_state(self) -> None:
+        self._meter = RateMeter()
+        self._timeline: deque[FrameRecord] = deque(maxlen=self._history)
+        self._summary = SessionSummary()
+        self._received = self._analyzed = self._dropped = 0
+        self._pending_drops = 0  # skipped since the last analysed frame
+        self._t0: float | None = None
+        self._last_frame_at: float | None = None
+        self._last_error: str | None = None
+        self._ended = False
+
+    def _begin_frame(self) -> None:
+        with self._state_lock:
+            restart = self._ended
+        if restart:  # camera restarted after it ended: a new session
+            self._stream.reset()
+            with self._state_lock:
+                self._reset_state()
+
+    def _current_config(self) -> _Config:
+        """Bring the stream in line with the latest configuration (work lock held)."""
+        with self._config_lock:
+            config = self._config
+        old = self._stream.analyzer
+        new = config.analyzer
+        if new.detector is not old.detector or new.classifier is not old.classifier:
+            self._stream = StreamAnalyzer(new, smoothing=config.options.smoothing)
+        elif new is not old:
+            self._stream.analyzer = new  # same models in a new wrapper: keep the tracks
+        if self._stream.smoothing != config.options.smoothing:
+            self._stream.smoothing = config.options.smoothing
+        return config
+
+    def _record(self, started: float, finished: float, faces: list[FaceResult],
+                error: str | None) -> tuple[float, float, float]:
+        main = main_face(faces)
+        with self._state_lock:
+            if self._t0 is None:
+                self._t0 = started
+            if self._last_frame_at is not None:
+                gap = min(finished - self._last_frame_at, MAX_FRAME_GAP_S)
+                self._summary.add(None if main is None else main.emotion, gap)
+            self._last_frame_at = finished
+            dropped, self._pending_drops = self._pending_drops, 0
+            self._received += 1 + dropped
+            self._dropped += dropped
+            self._analyzed += 1
+            self._meter.add(finished, finished - started, dropped)
+            self._timeline.append(FrameRecord(
+                t=started - self._t0,
+                faces=len(faces),
+                face_id=None if main is None else main.face_id,
+                probabilities=None if main is None else main.probabilities.copy(),
+                latency_ms=(finished - started) * 1000.0,
+            ))
+            if error is not None:
+                self._last_error = error
+            return self._meter.fps, self._meter.latency_ms, self._meter.drop_share
+
+
+# --- WebRTC ICE servers ---------------------------------------------------------------------
+
+DEFAULT_STUN_URLS: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
+STUN_ENV, TURN_URL_ENV, TURN_USER_ENV, TURN_CREDENTIAL_ENV = (
+    "FER_STUN_URLS", "FER_TURN_URL", "FER_TURN_USERNAME", "FER_TURN_CREDENTIAL")
+
+
+class IceConfigError(ValueError):
+    """The STUN/TURN settings are inconsistent; the message says which setting to fix."""
+
+
+def _split_urls(value: str) -> list[str]:
+    return [u.strip() for u in value.replace(";", ",").split(",") if u.strip()]
+
+
+def _lookup(key: str, env: Mapping[str, str], secrets: Mapping[str, Any]) -> str | None:
+    """Environment first (deployment platforms set it), then Streamlit secrets."""
+    value = env.get(key)
+    if value is None:
+        value = secrets.get(key)
+    return None if value is None else str(value).strip()
+
+
+def ice_servers(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The ICE server list for both browser and server.
+
+    FER_STUN_URLS: comma-separated stun: URLs; unset means Google's public STUN server, "none"
+    (or empty) means no STUN (a LAN, or tests without network). FER_TURN_URL (comma-separated
+    turn:/turns: URLs) with FER_TURN_USERNAME and FER_TURN_CREDENTIAL add a TURN relay, which
+    viewers behind symmetric NAT or strict firewalls need. Each key may come from the
+    environment or from `st.secrets` (passed in as `secrets`)."""
+    secrets = secrets or {}
+    servers: list[dict[str, Any]] = []
+    stun = _lookup(STUN_ENV, env, secrets)
+    stun_urls = list(DEFAULT_STUN_URLS) if stun is None else (
+        [] if stun.lower() == "none" else _split_urls(stun))
+    bad = [u for u in stun_urls if not u.startswith(("stun:", "stuns:"))]
+    if bad:
+        raise IceConfigError(f"{STUN_ENV} must hold stun: URLs (or 'none'), got {', '.join(bad)}")
+    if stun_urls:
+        servers.append({"urls": stun_urls})
+
+    turn = _lookup(TURN_URL_ENV, env, secrets)
+    username = _lookup(TURN_USER_ENV, env, secrets)
+    credential = _lookup(TURN_CREDENTIAL_ENV, env, secrets)
+    turn_urls = _split_urls(turn or "")
+    if not turn_urls:
+        if username or credential:
+            raise IceConfigError(f"{TURN_USER_ENV}/{TURN_CREDENTIAL_ENV} are set but {TURN_URL_ENV} is not")
+        return servers
+    bad = [u for u in turn_urls if not u.startswith(("turn:", "turns:"))]
+    if bad:
+        raise IceConfigError(f"{TURN_URL_ENV} must hold turn: or turns: URLs, got {', '.join(bad)}")
+    if not username or not credential:
+        raise IceConfigError(f"{TURN_URL_ENV} is set, so {TURN_USER_ENV} and {TURN_CREDENTIAL_ENV} are "
+                             "needed too (browsers refuse TURN servers without credentials)")
+    servers.append({"urls": turn_urls, "username": username, "credential": credential})
+    return servers
+
+
+def rtc_configuration(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """{"iceServers": [...]} for `webrtc_streamer(rtc_configuration=...)`. Always explicit, even
+    when empty: left unset, streamlit-webrtc would go looking for TURN credentials online."""
+    return {"iceServers": ice_servers(env, secrets)}

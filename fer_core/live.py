@@ -264,7 +264,11 @@ class LiveProcessor:
 
     def process_rgb(self, rgb: np.ndarray) -> np.ndarray:
         """The core of `process` on an RGB array: an annotated copy. Never raises on a bad
-        model call: the frame goes back with the error written on it, and `snapshot()` has it."""
+        model call: the frame goes back with the error written on it, and `snapshot()` has it.
+        Raises ValueError for anything but an RGB uint8 (H, W, 3) array."""
+        if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
+            shape = getattr(rgb, "shape", None)
+            raise ValueError(f"LiveProcessor expects an RGB uint8 (H, W, 3) frame, got {type(rgb).__name__} {shape}")
         with self._work_lock:
             started = self._clock()
             self._begin_frame()
@@ -276,7 +280,8 @@ class LiveProcessor:
                 canvas = draw_faces(rgb, faces, show_probabilities=config.options.show_probabilities)
             except Exception as exc:  # a broken frame must not kill the stream thread
                 error = f"{type(exc).__name__}: {exc}"
-                logger.exception("live analysis failed")
+                if error != self._last_error:  # once per distinct error, not 30 times a second
+                    logger.exception("live analysis failed")
                 canvas = np.array(rgb, dtype=np.uint8, copy=True)
             finished = self._clock()
             stats = self._record(started, finished, faces, error)

@@ -1,0 +1,183 @@
+"""Live webcam: faces tracked and labelled on every frame, sent back to the browser over WebRTC.
+
+The analysis lives in fer_core.live.LiveProcessor (one per browser session); this page only
+wires it to streamlit-webrtc and shows what it measured."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from fer_core.classifier import ModelNotFoundError
+from fer_core.detection import DetectorUnavailableError
+from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
+from fer_core.live import (
+    DEFAULT_STUN_URLS,
+    NO_FACE,
+    IceConfigError,
+    LiveOptions,
+    LiveProcessor,
+    LiveSnapshot,
+    rtc_configuration,
+)
+from ui.resources import get_analyzer
+from ui.settings import sidebar_settings
+
+TIMELINE_SECONDS = 60  # the chart shows the last minute
+PROCESSOR_KEY = "live_processor"
+STALL_SECONDS = 3.0  # no analysed frame for this long while playing: the camera went away
+
+TRANSLATIONS = {
+    "start": "Start camera",
+    "stop": "Stop",
+    "media_api_not_available": "This browser cannot open a camera here (the page must be served over "
+                               "HTTPS or from localhost).",
+    "device_ask_permission": "Allow camera access in your browser to start.",
+    "device_not_available": "No camera found, or another application is using it.",
+    "device_access_denied": "Camera access was denied. Allow it in the browser's site settings, then "
+                            "press Start again.",
+}
+
+st.set_page_config(page_title="Live webcam · Facial expressions", page_icon="🎥", layout="wide")
+settings = sidebar_settings()
+st.title("Live webcam")
+st.caption("Each video frame is analysed on the server: faces are tracked (their number stays with "
+           "them) and their labels smoothed over time. When the model is slower than the camera, "
+           "frames are skipped so the video never falls behind.")
+
+
+def read_secrets() -> Mapping[str, Any]:
+    """Top-level keys of .streamlit/secrets.toml; none when the file does not exist."""
+    try:
+        return {k: v for k, v in st.secrets.items() if not isinstance(v, Mapping)}
+    except FileNotFoundError:  # StreamlitSecretNotFoundError: no secrets file, the usual case
+        return {}
+    except Exception as exc:  # a malformed secrets.toml must not take the page down
+        st.warning(f"Could not read Streamlit secrets ({exc}); using environment variables only.")
+        return {}
+
+
+def ice_configuration() -> dict[str, Any]:
+    try:
+        return rtc_configuration(os.environ, read_secrets())
+    except IceConfigError as exc:
+        st.warning(f"WebRTC network settings ignored: {exc}. Falling back to public STUN only, "
+                   "which fails behind strict NATs.")
+        return {"iceServers": [{"urls": list(DEFAULT_STUN_URLS)}]}
+
+
+try:
+    analyzer = get_analyzer(settings)
+except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
+    st.error(f"Cannot start the analysis: {exc}")
+    st.stop()
+
+with st.sidebar:
+    st.subheader("Webcam overlay")
+    show_probabilities = st.toggle("Probability bars", value=False, key="live_show_probabilities")
+    show_stats = st.toggle("FPS and latency", value=True, key="live_show_stats")
+
+options = LiveOptions(smoothing=settings.smoothing, show_probabilities=show_probabilities,
+                      show_stats=show_stats)
+# One processor per browser session; reruns hand it the current settings (a locked swap).
+if PROCESSOR_KEY not in st.session_state:
+    st.session_state[PROCESSOR_KEY] = LiveProcessor(analyzer, options)
+processor: LiveProcessor = st.session_state[PROCESSOR_KEY]
+processor.configure(analyzer, options)
+
+video_col, panel_col = st.columns([3, 2], gap="large")
+with video_col:
+    ctx = webrtc_streamer(
+        key="fer-live-webcam",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration=ice_configuration(),
+        media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480}},
+                                  "audio": False},
+        # Called with every frame that queued up during the last analysis; analyses the newest.
+        queued_video_frames_callback=processor.recv_queued,
+        on_video_ended=processor.on_ended,
+        async_processing=True,
+        video_html_attrs={"autoPlay": True, "controls": False, "muted": True,
+                          "style": {"width": "100%"}},
+        translations=TRANSLATIONS,
+    )
+    if ctx.state.signalling and not ctx.state.playing:
+        st.info("Connecting… If the video never starts, the network between your browser and this "
+                "server blocks direct WebRTC connections; the server needs a TURN relay "
+                "(FER_TURN_URL, FER_TURN_USERNAME, FER_TURN_CREDENTIAL).")
+    if not ctx.state.playing:
+        with st.expander("Camera not working?"):
+            st.markdown(
+                "- **Permission denied / NotAllowedError**: allow the camera for this site (the icon "
+                "in the address bar), then press Start camera again.\n"
+                "- **Device not found / NotReadableError**: plug a camera in, or close other apps "
+                "using it.\n"
+                "- **No camera API**: browsers only open cameras on HTTPS pages or on localhost.\n"
+                "- **Stuck on connecting**: the network blocks direct WebRTC; the server needs a "
+                "TURN relay (see README, Deploying).")
+    st.button("New session", on_click=processor.reset,
+              help="Clear the timeline and the summary (they also restart when the camera restarts).")
+
+
+def timeline_figure(snapshot: LiveSnapshot) -> go.Figure:
+    """The main face's smoothed probabilities over the last minute; gaps where no face was seen."""
+    rows = snapshot.timeline
+    if rows:
+        rows = [r for r in rows if r.t >= rows[-1].t - TIMELINE_SECONDS]
+    t = [r.t for r in rows]
+    probs = np.array([r.probabilities if r.probabilities is not None else np.full(len(EMOTIONS), np.nan)
+                      for r in rows]).reshape(-1, len(EMOTIONS))
+    fig = go.Figure()
+    for i, name in enumerate(EMOTIONS):
+        fig.add_trace(go.Scatter(x=t, y=probs[:, i], name=name, mode="lines",
+                                 line={"color": "rgb(%d,%d,%d)" % EMOTION_COLORS_RGB[name], "width": 2}))
+    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      title="Main face, last minute", xaxis_title="seconds",
+                      yaxis={"range": [0, 1], "title": "probability"}, legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+def summary_figure(snapshot: LiveSnapshot) -> go.Figure:
+    shares = snapshot.summary.shares()
+    names = [*EMOTIONS, NO_FACE]
+    colors = ["rgb(%d,%d,%d)" % EMOTION_COLORS_RGB[n] for n in EMOTIONS] + ["rgb(80,80,80)"]
+    fig = go.Figure(go.Bar(x=[shares[n] * 100 for n in names], y=names, orientation="h", marker_color=colors))
+    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Share of time",
+                      xaxis={"range": [0, 100], "title": "%"}, yaxis={"autorange": "reversed"})
+    return fig
+
+
+def live_panel() -> None:
+    snap = processor.snapshot()
+    if snap.last_error:
+        st.error(f"The analysis failed on some frames (the video keeps running): {snap.last_error}")
+    stalled = snap.idle_s is not None and snap.idle_s > STALL_SECONDS
+    if ctx.state.playing and (snap.ended or stalled):
+        st.warning("No video is arriving from the camera (unplugged, access revoked, or the "
+                   "connection dropped). Press Stop, then Start camera again.")
+    if snap.frames_analyzed == 0:
+        st.info("Press **Start camera** to begin. Timeline and summary appear here.")
+        return
+    a, b, c = st.columns(3)
+    a.metric("Analysed FPS", f"{snap.fps:.1f}")
+    b.metric("Latency", f"{snap.latency_ms:.0f} ms")
+    c.metric("Skipped", f"{snap.drop_share * 100:.0f}%",
+             help="Frames that arrived while the previous one was being analysed.")
+    st.plotly_chart(timeline_figure(snap), key="live_timeline")
+    st.plotly_chart(summary_figure(snap), key="live_summary")
+    d1, d2 = st.columns(2)
+    d1.download_button("Summary (CSV)", snap.summary.to_csv(), "emotion_summary.csv", "text/csv",
+                       on_click="ignore", key="live_summary_csv")
+    d2.download_button("Timeline (CSV)", snap.timeline_csv(), "emotion_timeline.csv", "text/csv",
+                       on_click="ignore", key="live_timeline_csv")
+
+
+with panel_col:
+    # While the camera runs the panel refreshes itself every second, without rerunning the page.
+    st.fragment(run_every=1.0 if ctx.state.playing else None)(live_panel)()

@@ -1,0 +1,100 @@
+"""The app starts the way the container (and a Procfile platform) starts it, honours $PORT, and
+answers Streamlit's health endpoint, which the Dockerfile's HEALTHCHECK polls.
+
+The commands are read from the Dockerfile and Procfile themselves, so these tests break when
+those files drift, not just when the app does. No Docker needed."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.streamlit_server import ROOT, free_port, running, wait_healthy
+
+DOCKERFILE = ROOT / "Dockerfile"
+PROCFILE = ROOT / "Procfile"
+
+
+def dockerfile_instruction(name: str) -> str:
+    """The last `NAME ...` instruction of the Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
+    found = [line[len(name):].strip() for line in text.splitlines() if line.startswith(name + " ")]
+    assert found, f"Dockerfile has no {name}"
+    return found[-1]
+
+
+def platform_env(port: int) -> dict[str, str]:
+    """PORT as a platform sets it, no display, and this venv's tools on PATH (an image has them
+    on the system PATH). No PYTHONPATH: the app must import from its own folder."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("STREAMLIT_", "PYTHONPATH", "DISPLAY", "FER_"))}
+    env["PORT"] = str(port)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def container_env(port: int) -> dict[str, str]:
+    """platform_env plus the Dockerfile's ENV (its PORT default overridden, as `docker run -e`)."""
+    env = platform_env(port)
+    for key, value in re.findall(r"(\w+)=(\S+)", dockerfile_instruction("ENV")):
+        env[key] = value
+    env["PORT"] = str(port)
+    return env
+
+
+def serves_the_app(port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
+        return r.status == 200 and b"<html" in r.read().lower()
+
+
+def test_dockerfile_basics():
+    text = DOCKERFILE.read_text()
+    assert next(l for l in text.splitlines() if l.startswith("FROM")) == "FROM python:3.11-slim"
+    assert re.search(r"^USER (?!root)\w+", text, re.M), "the app must not run as root"
+    # dependencies are installed before the code is copied (a cached layer)
+    assert text.index("COPY requirements.txt") < text.index("pip install -r requirements.txt") < text.index("COPY . .")
+    assert "/_stcore/health" in dockerfile_instruction("HEALTHCHECK")
+    assert "${PORT:-8501}" in dockerfile_instruction("CMD")
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert ".venv" in ignored and ".git" in ignored and not any(l.strip() == "models" for l in ignored)
+    assert (ROOT / ".python-version").read_text().strip() == "3.11"
+
+
+def test_container_command_honours_port_and_passes_its_healthcheck(tmp_path):
+    if not (ROOT / "app.py").exists():
+        pytest.fail("app.py is missing: the container's command runs it")
+    port = free_port()
+    env = container_env(port)
+    command = dockerfile_instruction("CMD")  # shell form, as Docker runs it: /bin/sh -c
+    log = tmp_path / "container.log"
+    with running(["/bin/sh", "-c", command], port, log, env) as server:
+        assert wait_healthy(server, port, log) == (200, "ok")
+        assert serves_the_app(port)
+        # the image's own HEALTHCHECK command, run the way Docker runs it
+        healthcheck = dockerfile_instruction("HEALTHCHECK")
+        probe = healthcheck[healthcheck.index("CMD ") + 4:]
+        result = subprocess.run(["/bin/sh", "-c", probe], env=env, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0, result.stderr
+    # and the same probe fails once nothing listens, so it can really mark a container unhealthy
+    result = subprocess.run(["/bin/sh", "-c", probe], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+
+
+def test_procfile_web_process_honours_port(tmp_path):
+    if not (ROOT / "app.py").exists():
+        pytest.fail("app.py is missing: the Procfile's web process runs it")
+    lines = [l for l in PROCFILE.read_text().splitlines() if l.startswith("web:")]
+    assert len(lines) == 1
+    command = lines[0][len("web:"):].strip()
+    assert shlex.split(command)[:3] == ["streamlit", "run", "app.py"] and "$PORT" in command
+    port = free_port()
+    log = tmp_path / "procfile.log"
+    with running(["/bin/sh", "-c", command], port, log, platform_env(port)) as server:
+        assert wait_healthy(server, port, log) == (200, "ok")

@@ -1,0 +1,459 @@
+"""The webcam callback (fer_core.live) on real av.VideoFrames: overlay, readout, settings swapped
+mid-stream, frame dropping (ours and streamlit-webrtc's worker thread), session summary, ICE
+configuration. No Streamlit, no browser: tests/test_e2e_browser.py covers those."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import threading
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from fer_core.detection.base import Detection
+from fer_core.drawing import draw_text_overlay, emotion_color
+from fer_core.labels import EMOTIONS
+from fer_core.live import (
+    MAX_FRAME_GAP_S,
+    NO_FACE,
+    IceConfigError,
+    LiveOptions,
+    LiveProcessor,
+    ice_servers,
+    rtc_configuration,
+    stats_lines,
+)
+from fer_core.pipeline import FaceAnalyzer
+
+VIDEO_TIME_BASE = Fraction(1, 90000)  # what WebRTC video tracks use
+BOX = (40, 30, 60, 60)  # where the stub detector "finds" a face in a 160x120 frame
+
+
+# --- stubs and helpers --------------------------------------------------------------------------
+
+
+class StubDetector:
+    """Finds the boxes it is told to (a list that tests can change between frames)."""
+
+    name, min_score = "stub", 0.0
+
+    def __init__(self, boxes=(BOX,)) -> None:
+        self.boxes = list(boxes)
+
+    def detect(self, image):
+        return [Detection(tuple(b), 0.9) for b in self.boxes]
+
+
+class StubClassifier:
+    """Always answers `emotion` with certainty; `emotion` can be changed between frames."""
+
+    def __init__(self, emotion: str, name: str = "stub") -> None:
+        self.emotion, self.name = emotion, name
+
+    def predict(self, faces):
+        probs = np.zeros((len(faces), len(EMOTIONS)), np.float32)
+        probs[:, EMOTIONS.index(self.emotion)] = 1.0
+        return probs
+
+
+class GatedClassifier(StubClassifier):
+    """Blocks its first call until `gate` is set: a model slower than the camera, on demand."""
+
+    def __init__(self, emotion: str) -> None:
+        super().__init__(emotion)
+        self.gate, self.entered, self.calls = threading.Event(), threading.Event(), 0
+
+    def predict(self, faces):
+        self.calls += 1
+        self.entered.set()
+        assert self.gate.wait(30), "test never opened the gate"
+        return super().predict(faces)
+
+
+class BrokenClassifier(StubClassifier):
+    def predict(self, faces):
+        raise RuntimeError("interpreter exploded")
+
+
+class StepClock:
+    """Each call advances `step` seconds: start/finish of a frame are `step` apart."""
+
+    def __init__(self, step: float = 0.05) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def stub_analyzer(emotion: str = "angry", boxes=(BOX,)) -> FaceAnalyzer:
+    return FaceAnalyzer(StubDetector(boxes), StubClassifier(emotion))
+
+
+def grey_frame(value: int = 128, width: int = 160, height: int = 120, pts: int = 0) -> av.VideoFrame:
+    frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), value, np.uint8), format="rgb24")
+    frame.pts, frame.time_base = pts, VIDEO_TIME_BASE
+    return frame
+
+
+def box_edge_pixels(rgb: np.ndarray, box) -> np.ndarray:
+    """The pixels on the box's top edge (where the frame is drawn)."""
+    x, y, w, _ = box
+    return rgb[y, x + 2 : x + w - 2]
+
+
+def count_close(rgb: np.ndarray, color, tol: int = 12) -> int:
+    return int(np.all(np.abs(rgb.astype(int) - np.array(color)) <= tol, axis=-1).sum())
+
+
+# --- the callback on the real face ----------------------------------------------------------------
+
+
+def test_overlay_is_drawn_where_the_face_is_and_nowhere_else(analyzer, astronaut):
+    processor = LiveProcessor(analyzer, LiveOptions(show_stats=False))
+    frame = av.VideoFrame.from_ndarray(astronaut, format="rgb24")
+    frame.pts = 1234
+    out_frame = processor.process(frame)
+    assert isinstance(out_frame, av.VideoFrame)
+    assert out_frame.pts == 1234 and (out_frame.width, out_frame.height) == (frame.width, frame.height)
+    out = out_frame.to_ndarray(format="rgb24")
+
+    faces = analyzer.analyze(astronaut)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    changed = np.any(out != astronaut, axis=-1)
+    assert changed[y : y + h, x : x + w].any(), "nothing drawn on the face"
+    # The frame is painted in the emotion's colour on the box edge.
+    edge = box_edge_pixels(out, faces[0].box)
+    color = emotion_color(processor.snapshot().timeline[-1].emotion)
+    assert (np.abs(edge.astype(int) - color).max(axis=-1) == 0).mean() > 0.9
+    # Away from the face (and its label above it) the image is untouched.
+    far = changed.copy()
+    far[max(0, y - h) : y + 2 * h, max(0, x - w) : x + 2 * w] = False
+    assert far.mean() < 0.001
+
+
+def test_webcam_pixel_format_yuv420p_is_accepted(analyzer, astronaut):
+    """Browsers send YUV 4:2:0; the callback must convert and still find the face."""
+    processor = LiveProcessor(analyzer)
+    frame = av.VideoFrame.from_ndarray(astronaut, format="rgb24").reformat(format="yuv420p")
+    out = processor.process(frame)
+    assert (out.width, out.height) == (astronaut.shape[1], astronaut.shape[0])
+    snap = processor.snapshot()
+    assert snap.frames_analyzed == 1 and snap.timeline[-1].faces == 1
+    assert snap.last_error is None
+
+
+def test_fps_and_latency_text_is_drawn_on_the_frame(analyzer, astronaut):
+    """With the readout on, the output is exactly the readout drawn over the plain output."""
+    plain = LiveProcessor(analyzer, LiveOptions(show_stats=False), clock=StepClock())
+    stats = LiveProcessor(analyzer, LiveOptions(show_stats=True), clock=StepClock())
+    frames = [av.VideoFrame.from_ndarray(astronaut, format="rgb24") for _ in range(3)]
+    for frame in frames:
+        without = plain.process(frame).to_ndarray(format="rgb24")
+        with_text = stats.process(frame).to_ndarray(format="rgb24")
+    snap = stats.snapshot()
+    # StepClock: 50 ms analysis, one frame every 100 ms.
+    assert snap.fps == pytest.approx(10.0)
+    assert snap.latency_ms == pytest.approx(50.0)
+    lines = stats_lines(snap.fps, snap.latency_ms, snap.drop_share)
+    assert lines == ["10.0 FPS | 50 ms"]
+    assert not np.array_equal(with_text, without)
+    np.testing.assert_array_equal(with_text, draw_text_overlay(without, lines))
+
+
+# --- settings changed between frames ----------------------------------------------------------------
+
+
+def test_model_swap_takes_effect_on_the_next_frame():
+    processor = LiveProcessor(stub_analyzer("angry"), LiveOptions(smoothing=0.9, show_stats=False))
+    first = processor.process(grey_frame()).to_ndarray(format="rgb24")
+    assert np.all(box_edge_pixels(first, BOX) == emotion_color("angry"))
+
+    happy = stub_analyzer("happy")
+    processor.configure(happy)  # another model: the old smoothed history must not leak in
+    second = processor.process(grey_frame(pts=1)).to_ndarray(format="rgb24")
+    assert np.all(box_edge_pixels(second, BOX) == emotion_color("happy"))
+    timeline = processor.snapshot().timeline
+    assert [r.emotion for r in timeline] == ["angry", "happy"]
+    assert timeline[-1].probabilities[EMOTIONS.index("happy")] == pytest.approx(1.0)
+
+
+def test_smoothing_change_takes_effect_and_keeps_the_track():
+    classifier = StubClassifier("angry")
+    processor = LiveProcessor(FaceAnalyzer(StubDetector(), classifier),
+                              LiveOptions(smoothing=0.9, show_stats=False))
+    processor.process(grey_frame())
+    classifier.emotion = "happy"
+    processor.process(grey_frame(pts=1))
+    smoothed = processor.snapshot().timeline[-1]
+    assert smoothed.emotion == "angry"  # 0.9 of the history kept
+    assert smoothed.probabilities[EMOTIONS.index("happy")] == pytest.approx(0.1, abs=1e-6)
+
+    processor.configure(options=LiveOptions(smoothing=0.0, show_stats=False))
+    out = processor.process(grey_frame(pts=2)).to_ndarray(format="rgb24")
+    latest = processor.snapshot().timeline[-1]
+    assert latest.emotion == "happy"
+    assert latest.probabilities[EMOTIONS.index("happy")] == pytest.approx(1.0)
+    assert latest.face_id == smoothed.face_id == 1  # same models: tracking went on
+    assert np.all(box_edge_pixels(out, BOX) == emotion_color("happy"))
+
+
+def test_probability_bars_toggle_between_frames():
+    processor = LiveProcessor(stub_analyzer("sad"), LiveOptions(show_stats=False))
+    before = processor.process(grey_frame()).to_ndarray(format="rgb24")
+    processor.configure(options=LiveOptions(show_probabilities=True, show_stats=False))
+    after = processor.process(grey_frame(pts=1)).to_ndarray(format="rgb24")
+    # the bar chart adds the emotion's colour (the full "sad" bar) and the panel background
+    assert count_close(after, emotion_color("sad"), 0) > count_close(before, emotion_color("sad"), 0)
+    assert np.count_nonzero(np.any(after != 128, axis=-1)) > np.count_nonzero(np.any(before != 128, axis=-1))
+
+
+def test_configure_from_another_thread_while_frames_are_processed():
+    processor = LiveProcessor(stub_analyzer("angry"), LiveOptions(show_stats=False))
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def swapper() -> None:
+        try:
+            analyzers = [stub_analyzer("angry"), stub_analyzer("happy")]
+            i = 0
+            while not stop.is_set():
+                processor.configure(analyzers[i % 2], LiveOptions(smoothing=(i % 9) / 10, show_stats=False))
+                i += 1
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=swapper)
+    thread.start()
+    try:
+        for i in range(200):
+            processor.process(grey_frame(pts=i))
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors
+    snap = processor.snapshot()
+    assert snap.frames_analyzed == 200 and snap.last_error is None
+    assert {r.emotion for r in snap.timeline} <= {"angry", "happy"}
+
+
+# --- frame dropping ---------------------------------------------------------------------------------
+
+
+def test_process_latest_analyses_only_the_newest_frame():
+    processor = LiveProcessor(stub_analyzer("surprise"), clock=StepClock())
+    frames = [grey_frame(value=v, pts=i) for i, v in enumerate((10, 20, 30))]
+    out = processor.process_latest(frames)
+    assert len(out) == 1 and out[0].pts == 2
+    assert out[0].to_ndarray(format="rgb24")[-1, -1, 0] == 30  # built from the newest frame
+    snap = processor.snapshot()
+    assert (snap.frames_received, snap.frames_analyzed, snap.frames_dropped) == (3, 1, 2)
+    assert snap.drop_share == pytest.approx(2 / 3)
+    assert "skipping 67% of frames" in stats_lines(snap.fps, snap.latency_ms, snap.drop_share)
+    assert processor.process_latest([]) == []
+
+
+class ListTrack:
+    """Minimal aiortc-style source track handing out prepared frames."""
+
+    kind = "video"
+
+    def __init__(self, frames: list[av.VideoFrame]) -> None:
+        self.frames = list(frames)
+        self.readyState = "live"
+
+    def on(self, event, handler=None):  # pyee-style registration used by streamlit-webrtc
+        return handler
+
+    async def recv(self) -> av.VideoFrame:
+        return self.frames.pop(0)
+
+    def stop(self) -> None:
+        self.readyState = "ended"
+
+
+def test_streamlit_webrtc_worker_drops_stale_frames_and_never_blocks_the_video():
+    """streamlit-webrtc's real async track + our queued callback, with a model that blocks
+    until the test lets it go: the video path keeps returning frames meanwhile, and the next
+    analysis runs on the newest frame only."""
+    from streamlit_webrtc.models import CallbackAttachableProcessor
+    from streamlit_webrtc.process import AsyncVideoProcessTrack
+
+    classifier = GatedClassifier("fear")
+    processor = LiveProcessor(FaceAnalyzer(StubDetector(), classifier), LiveOptions(show_stats=False))
+    frames = [grey_frame(value=10 * i, pts=i) for i in range(8)]
+    source = ListTrack(frames)
+
+    async def scenario() -> None:
+        track = AsyncVideoProcessTrack(source, CallbackAttachableProcessor(
+            None, processor.recv_queued, processor.on_ended))
+        try:
+            first = await track.recv()  # frame 0 goes to the worker, which blocks in the model
+            assert first.pts == 0
+            assert await asyncio.to_thread(classifier.entered.wait, 30)
+            passed = [await track.recv() for _ in range(5)]  # frames 1-5 queue up meanwhile
+            # nothing analysed yet, so the unprocessed frames themselves go out: no stall
+            assert [f.pts for f in passed] == [1, 2, 3, 4, 5]
+            classifier.gate.set()
+            for _ in range(3000):  # wait (not a timing assertion) for the second analysis
+                if processor.snapshot().frames_analyzed == 2:
+                    break
+                await asyncio.sleep(0.01)
+            snap = processor.snapshot()
+            assert snap.frames_analyzed == 2 and snap.frames_dropped == 4
+            assert classifier.calls == 2
+            # Analysed frames go out in order, re-stamped with the current frame's timestamp:
+            # frame 0's result with frame 6, then the newest analysis (of frame 5) with frame 7.
+            out6, out7 = await track.recv(), await track.recv()
+            assert (out6.pts, out7.pts) == (6, 7)
+            assert out6.to_ndarray(format="rgb24")[-1, -1, 0] == 0
+            assert out7.to_ndarray(format="rgb24")[-1, -1, 0] == 50
+        finally:
+            classifier.gate.set()
+            track.stop()
+
+    asyncio.run(scenario())
+    assert processor.snapshot().ended
+
+
+# --- errors and session lifecycle ------------------------------------------------------------------
+
+
+def test_a_failing_model_leaves_the_stream_running():
+    processor = LiveProcessor(FaceAnalyzer(StubDetector(), BrokenClassifier("angry")))
+    frame = grey_frame()
+    out = processor.process(frame).to_ndarray(format="rgb24")
+    assert out.shape == (120, 160, 3)
+    snap = processor.snapshot()
+    assert "interpreter exploded" in snap.last_error
+    assert snap.frames_analyzed == 1
+    assert np.any(out[:20, :] != 128)  # the error note is written on the video
+
+
+def test_camera_restart_after_end_starts_a_new_session():
+    processor = LiveProcessor(stub_analyzer("happy"), clock=StepClock())
+    for i in range(3):
+        processor.process(grey_frame(pts=i))
+    processor.on_ended()
+    assert processor.snapshot().ended
+    processor.process(grey_frame(pts=0))
+    snap = processor.snapshot()
+    assert not snap.ended and snap.frames_analyzed == 1 and len(snap.timeline) == 1
+    assert snap.timeline[0].t == 0.0
+
+
+def test_reset_clears_the_session():
+    processor = LiveProcessor(stub_analyzer("happy"), clock=StepClock())
+    for i in range(3):
+        processor.process(grey_frame(pts=i))
+    processor.reset()
+    snap = processor.snapshot()
+    assert snap.frames_analyzed == 0 and snap.timeline == [] and snap.summary.total() == 0
+
+
+# --- session summary --------------------------------------------------------------------------------
+
+
+def read_csv(text: str) -> dict[str, dict[str, str]]:
+    return {row["emotion"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
+def test_session_summary_shares_time_per_emotion_and_exports_csv():
+    detector, classifier = StubDetector(), StubClassifier("happy")
+    clock = StepClock(0.05)  # frames finish every 100 ms
+    processor = LiveProcessor(FaceAnalyzer(detector, classifier), LiveOptions(smoothing=0.0), clock=clock)
+    plan = ["happy"] * 4 + [None] * 2 + ["sad"] * 3  # None: nobody in view
+    for i, emotion in enumerate(plan):
+        detector.boxes = [] if emotion is None else [BOX]
+        classifier.emotion = emotion or "happy"
+        processor.process(grey_frame(pts=i))
+    clock.now += 30.0  # the stream stalled: counted as at most MAX_FRAME_GAP_S
+    processor.process(grey_frame(pts=99))
+
+    snap = processor.snapshot()
+    seconds = snap.summary.seconds()
+    # the first frame opens the session; each later frame accounts for the time since the last
+    assert seconds["happy"] == pytest.approx(0.3)
+    assert seconds[NO_FACE] == pytest.approx(0.2)
+    assert seconds["sad"] == pytest.approx(0.3 + MAX_FRAME_GAP_S)
+    assert seconds["angry"] == 0.0
+    rows = read_csv(snap.summary.to_csv())
+    assert list(rows) == [*EMOTIONS, NO_FACE]
+    assert float(rows["sad"]["seconds"]) == pytest.approx(1.3)
+    assert float(rows["happy"]["share_percent"]) == pytest.approx(100 * 0.3 / 1.8, abs=0.05)
+    assert sum(float(r["share_percent"]) for r in rows.values()) == pytest.approx(100, abs=0.2)
+
+    timeline = list(csv.DictReader(io.StringIO(snap.timeline_csv())))
+    assert len(timeline) == len(plan) + 1
+    assert timeline[4]["emotion"] == "" and timeline[4]["faces"] == "0" and timeline[4]["happy"] == ""
+    assert timeline[0]["emotion"] == "happy" and float(timeline[0]["happy"]) == 1.0
+    assert float(timeline[1]["t_seconds"]) == pytest.approx(0.1)
+
+
+def test_summary_of_an_empty_session_is_all_zero():
+    processor = LiveProcessor(stub_analyzer())
+    rows = read_csv(processor.snapshot().summary.to_csv())
+    assert all(float(r["seconds"]) == 0 and float(r["share_percent"]) == 0 for r in rows.values())
+
+
+def test_options_validate_smoothing():
+    with pytest.raises(ValueError, match="smoothing"):
+        LiveOptions(smoothing=1.0)
+
+
+# --- ICE servers ------------------------------------------------------------------------------------
+
+
+def test_default_is_public_stun_only():
+    assert rtc_configuration({}) == {"iceServers": [{"urls": ["stun:stun.l.google.com:19302"]}]}
+
+
+def test_stun_can_be_replaced_or_disabled():
+    assert ice_servers({"FER_STUN_URLS": "none"}) == []
+    assert ice_servers({"FER_STUN_URLS": ""}) == []
+    assert ice_servers({"FER_STUN_URLS": "stun:a.example:3478, stun:b.example"}) == [
+        {"urls": ["stun:a.example:3478", "stun:b.example"]}]
+
+
+def test_turn_from_environment_and_secrets():
+    env = {"FER_TURN_URL": "turn:relay.example:3478?transport=udp,turns:relay.example:5349",
+           "FER_TURN_USERNAME": "user", "FER_TURN_CREDENTIAL": "pw"}
+    servers = ice_servers(env)
+    assert servers[-1] == {"urls": ["turn:relay.example:3478?transport=udp", "turns:relay.example:5349"],
+                           "username": "user", "credential": "pw"}
+    secrets = {"FER_TURN_URL": "turn:s.example:3478", "FER_TURN_USERNAME": "u2", "FER_TURN_CREDENTIAL": "c2"}
+    assert ice_servers({}, secrets)[-1]["urls"] == ["turn:s.example:3478"]
+    # the environment wins over secrets, key by key
+    mixed = ice_servers({"FER_TURN_CREDENTIAL": "from-env"}, secrets)[-1]
+    assert mixed["credential"] == "from-env" and mixed["username"] == "u2"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"FER_TURN_URL": "turn:x.example"}, "FER_TURN_USERNAME and FER_TURN_CREDENTIAL"),
+    ({"FER_TURN_URL": "http://x.example", "FER_TURN_USERNAME": "u", "FER_TURN_CREDENTIAL": "c"}, "turn:"),
+    ({"FER_TURN_USERNAME": "u", "FER_TURN_CREDENTIAL": "c"}, "FER_TURN_URL is not"),
+    ({"FER_STUN_URLS": "turn:x.example"}, "stun:"),
+])
+def test_inconsistent_ice_settings_are_refused_with_a_clear_message(env, message):
+    with pytest.raises(IceConfigError, match=message):
+        ice_servers(env)
+
+
+def test_snapshot_reports_how_long_no_frame_arrived():
+    clock = StepClock(0.05)
+    processor = LiveProcessor(stub_analyzer(), clock=clock)
+    assert processor.snapshot().idle_s is None
+    processor.process(grey_frame())
+    clock.now += 10.0  # the camera went away
+    assert processor.snapshot().idle_s == pytest.approx(10.05)
+
+
+def test_bad_frames_are_refused_with_a_clear_error():
+    processor = LiveProcessor(stub_analyzer())
+    with pytest.raises(ValueError, match="RGB uint8"):
+        processor.process_rgb(np.zeros((10, 10), np.float32))

@@ -1,0 +1,151 @@
+"""Photo: every face in uploaded photos (or a camera snapshot) boxed, numbered and labelled,
+a card per face with all seven probabilities, a table of all faces, PNG/CSV/JSON downloads.
+
+Uploads stay in memory; only the faces found are kept in this session's state, so changing a
+display option does not analyse the photos again."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import PurePath
+
+import streamlit as st
+
+from fer_core.classifier import ModelNotFoundError
+from fer_core.detection import DetectorUnavailableError
+from fer_core.drawing import draw_faces
+from fer_core.image_io import ALLOWED_FORMATS_TEXT, ImageLoadError, downscale_for_detection, encode_png, load_image
+from fer_core.labels import EMOTIONS
+from ui.charts import probability_bars
+from ui.resources import get_analyzer
+from ui.results import PHOTO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv
+from ui.settings import sidebar_settings
+
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
+MAX_FILES = 20  # per run: more would keep the page busy for minutes on a small server
+MAX_CARDS = 12  # per photo; every face is still in the table and the downloads
+CARDS_PER_ROW = 4
+DISPLAY_SIDE = 1600  # the annotated image is shown at most this large; downloads keep full size
+FACES_KEY = "photo_faces"  # session cache: (file id, settings) -> PhotoResult
+
+st.set_page_config(page_title="Photo · Facial expressions", page_icon="🖼️", layout="wide")
+settings = sidebar_settings()
+st.title("Photo")
+st.caption("Find every face in a photo and estimate its expression. Photos are analysed in memory "
+           "and never stored.")
+
+source = st.radio("Source", ["Upload photos", "Take a photo"], horizontal=True, label_visibility="collapsed")
+if source == "Upload photos":
+    uploads = st.file_uploader(
+        "Photos", type=PHOTO_TYPES, accept_multiple_files=True,
+        help=f"{ALLOWED_FORMATS_TEXT}; several at once. Up to {MAX_FILES} are analysed per run.")
+else:
+    shot = st.camera_input("Take a photo")
+    uploads = [shot] if shot is not None else []
+show_bars = st.toggle("Probability bars on the image", value=False,
+                      help="Draw all seven probabilities next to each face in the annotated image.")
+
+if not uploads:
+    st.info("Upload one or more photos, or switch to the camera, to start.")
+    st.stop()
+if len(uploads) > MAX_FILES:
+    st.warning(f"{len(uploads)} photos were uploaded; the first {MAX_FILES} are analysed. "
+               "Upload the rest in another run.")
+    uploads = uploads[:MAX_FILES]
+
+try:
+    analyzer = get_analyzer(settings)
+except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
+    st.error(f"Cannot start the analysis: {exc}")
+    st.stop()
+
+
+def file_name(upload, index: int) -> str:  # noqa: ANN001 (Streamlit UploadedFile)
+    return upload.name or f"photo {index + 1}"
+
+
+def analyse(upload, name: str) -> tuple[PhotoResult, object]:  # noqa: ANN001
+    """The faces of one upload (from this session's cache when the settings are unchanged)
+    and the decoded image."""
+    rgb = load_image(upload, name=name)
+    cache: dict = st.session_state.setdefault(FACES_KEY, {})
+    key = (upload.file_id, settings)
+    if key not in cache:
+        faces = tuple(analyzer.analyze(rgb))
+        cache[key] = PhotoResult(name, int(rgb.shape[1]), int(rgb.shape[0]), faces)
+    return cache[key], rgb
+
+
+def annotated_png(upload, result: PhotoResult, bars: bool):  # noqa: ANN001, ANN201
+    """Deferred download: decoded and drawn again only when the button is clicked, so a
+    24-megapixel annotated copy is not held in memory for every photo on the page."""
+    return lambda: encode_png(draw_faces(load_image(upload, name=result.file), result.faces,
+                                         show_probabilities=bars))
+
+
+def show_cards(result: PhotoResult, index: int) -> None:
+    faces = result.faces[:MAX_CARDS]
+    for start in range(0, len(faces), CARDS_PER_ROW):
+        columns = st.columns(CARDS_PER_ROW)
+        for column, face in zip(columns, faces[start:start + CARDS_PER_ROW]):
+            with column.container(border=True):
+                st.markdown(f"**Face #{face.face_id}** · {face.emotion} {face.confidence:.0%}")
+                st.plotly_chart(probability_bars(face.probabilities), key=f"bars-{index}-{face.face_id}",
+                                config={"displayModeBar": False})
+    if len(result.faces) > MAX_CARDS:
+        st.caption(f"Cards for the first {MAX_CARDS} of {len(result.faces)} faces; all of them are in "
+                   "the table below and in the downloads.")
+
+
+results: list[PhotoResult] = []
+for index, upload in enumerate(uploads):
+    name = file_name(upload, index)
+    with st.container(border=len(uploads) > 1):
+        if len(uploads) > 1:
+            st.subheader(name)
+        try:
+            result, rgb = analyse(upload, name)
+        except ImageLoadError as exc:
+            st.error(str(exc))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one odd photo must not hide the others' results
+            st.error(f"“{name}” could not be analysed ({exc.__class__.__name__}: {exc}).")
+            continue
+        results.append(result)
+        faces = result.faces
+        annotated = draw_faces(rgb, faces, show_probabilities=show_bars) if faces else rgb
+        shown, scale = downscale_for_detection(annotated, DISPLAY_SIDE)
+        count = f"{len(faces)} face{'s' if len(faces) != 1 else ''}" if faces else "no face"
+        st.image(shown, caption=f"{name}: {count} ({result.width}x{result.height})")
+        if scale != 1.0:
+            st.caption(f"Shown reduced; the PNG download has the full {result.width}x{result.height} pixels.")
+        if not faces:
+            st.warning(f"No face was found in “{name}”. Faces need to be reasonably frontal, lit and "
+                       "not tiny: for small faces in a large photo try the blazeface-tiled detector, "
+                       "or lower the detection threshold in the sidebar.")
+            continue
+        st.download_button("Download annotated PNG", annotated_png(upload, result, show_bars),
+                           file_name=f"{PurePath(name).stem}_annotated.png", mime="image/png",
+                           on_click="ignore", key=f"png-{index}")
+        show_cards(result, index)
+
+# keep only the faces of photos still uploaded: the cache must not grow for the whole session
+current = {upload.file_id for upload in uploads}
+cache = st.session_state.get(FACES_KEY, {})
+for stale in [key for key in cache if key[0] not in current]:
+    del cache[stale]
+
+rows = photo_rows(results)
+if rows:
+    st.subheader("All results")
+    percent = st.column_config.NumberColumn(format="percent")
+    st.dataframe(
+        [{key: row[key] for key in PHOTO_COLUMNS} for row in rows], hide_index=True,
+        column_config={"confidence": percent, "detection_score": st.column_config.NumberColumn(format="%.2f"),
+                       **{emotion: percent for emotion in EMOTIONS}},
+    )
+    left, right = st.columns(2)
+    left.download_button("Download results (CSV)", to_csv(rows, PHOTO_COLUMNS), file_name="expressions.csv",
+                         mime="text/csv", on_click="ignore", key="csv")
+    right.download_button("Download results (JSON)", photo_json(results, asdict(settings)),
+                          file_name="expressions.json", mime="application/json", on_click="ignore", key="json")

@@ -1,0 +1,346 @@
+"""The Streamlit pages driven by Streamlit's AppTest (uploads through the real file_uploader
+and camera_input widgets), against the tiny model zoo; and the pure helpers behind the pages
+(results as CSV/JSON, charts, the model comparison table).
+
+Never imports tensorflow or keras: the app runs on LiteRT only (see README)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from fer_core.detection import create_detector
+from fer_core.image_io import ImageLoadError, encode_png, load_image
+from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
+from fer_core.model_zoo import list_models
+from fer_core.pipeline import FaceResult
+from fer_core.video import FrameRecord
+from ui import charts
+from ui.comparison import NOT_EVALUATED, confusion_matrix, load_entries, summary_rows, variant_rows
+from ui.results import PHOTO_COLUMNS, VIDEO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv, video_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PHOTO = str(ROOT / "pages" / "1_Photo.py")
+VIDEO = str(ROOT / "pages" / "3_Video_file.py")
+COMPARISON = str(ROOT / "pages" / "4_Model_comparison.py")
+TIMEOUT = 120  # the first run of a page loads the model and the detector
+
+
+@pytest.fixture()
+def app_models(monkeypatch: pytest.MonkeyPatch, tiny_models_dir: Path) -> Path:
+    """Point the app at the tiny zoo, with Streamlit's process-wide caches emptied."""
+    monkeypatch.setenv("FER_MODELS_DIR", str(tiny_models_dir))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return tiny_models_dir
+
+
+def run_page(path: str) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    """No uncaught exception reached the page (a visitor would see a traceback)."""
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def face_cards(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**Face #")]
+
+
+def jpeg(rgb: np.ndarray, quality: int = 90) -> bytes:
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return data.tobytes()
+
+
+def face_grid(astronaut: np.ndarray, columns: int = 6, rows: int = 5) -> np.ndarray:
+    """The astronaut's face, with some margin, tiled columns x rows (30 faces by default)."""
+    x, y, w, h = create_detector().detect(astronaut)[0].box
+    side = int(w * 2)
+    x0, y0 = max(0, x + w // 2 - side // 2), max(0, y + h // 2 - side // 2)
+    tile = cv2.resize(astronaut[y0:y0 + side, x0:x0 + side], (220, 220))
+    return np.ascontiguousarray(np.vstack([np.hstack([tile] * columns)] * rows))
+
+
+def mp4_clip(image: np.ndarray, frames: int = 8, fps: int = 4) -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+        for i in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(image, 2 * i, axis=1), format="rgb24")):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return buffer.getvalue()
+
+
+# --- landing page and navigation -----------------------------------------------------------
+
+
+def test_landing_page_states_limits_privacy_and_the_eu_ai_act(app_models):
+    at = run_page(APP)
+    text = " ".join(m.value for m in at.markdown) + " ".join(w.value for w in at.warning)
+    assert "not recognise who anyone is" in text
+    assert "expressions, not inner feelings" in text
+    assert "No image, frame or result is written to disk or to logs" in text
+    assert "Article 5(1)(f) of the EU AI Act" in text and "2 February 2025" in text
+    assert "workplace" in text and "education" in text
+    # the default model's accuracy is read from its metrics.json, not typed in
+    accuracy = list_models()[0].metrics()["accuracy"]
+    assert f"labels {accuracy:.0%} of the" in text
+    # shared settings in the sidebar, listing the installed model
+    model_select = at.sidebar.selectbox[0]
+    assert model_select.label == "Emotion model" and model_select.options == ["tiny (default)"]
+
+
+def test_navigation_registers_the_pages(app_models):
+    at = run_page(APP)
+    at.switch_page(str(Path("pages") / "4_Model_comparison.py")).run()
+    assert_clean(at)
+    assert at.title[0].value == "Model comparison"
+
+
+# --- Photo ---------------------------------------------------------------------------------
+
+
+def test_photo_with_a_face_gives_a_card_table_and_downloads(app_models, astronaut):
+    at = run_page(PHOTO)
+    assert at.info and "Upload" in at.info[0].value
+    at.file_uploader[0].set_value(("astronaut.png", encode_png(astronaut), "image/png")).run()
+    assert_clean(at)
+    assert not at.error
+
+    cards = face_cards(at)
+    assert len(cards) == 1 and cards[0].startswith("**Face #1** · ")
+    (spec,) = chart_specs(at)
+    bars = spec["data"][0]
+    assert bars["type"] == "bar" and bars["y"] == list(EMOTIONS)
+    assert len(bars["x"]) == 7 and sum(bars["x"]) == pytest.approx(1.0, abs=1e-3)
+    assert bars["marker"]["color"] == [f"rgb({r},{g},{b})" for r, g, b in (EMOTION_COLORS_RGB[e] for e in EMOTIONS)]
+    top = EMOTIONS[int(np.argmax(bars["x"]))]
+    assert top in cards[0]
+
+    table = at.dataframe[0].value
+    assert list(table.columns) == list(PHOTO_COLUMNS) and len(table) == 1
+    assert table.loc[0, "file"] == "astronaut.png" and table.loc[0, "emotion"] == top
+    labels = [b.label for b in at.download_button]
+    assert labels == ["Download annotated PNG", "Download results (CSV)", "Download results (JSON)"]
+
+
+def test_bad_file_gets_its_message_and_the_good_photo_is_still_analysed(app_models, astronaut):
+    broken = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40  # a PNG signature and nothing usable
+    with pytest.raises(ImageLoadError) as expected:
+        load_image(broken, name="broken.png")
+    at = run_page(PHOTO)
+    at.file_uploader[0].set_value([
+        ("broken.png", broken, "image/png"),
+        ("astronaut.jpg", jpeg(astronaut), "image/jpeg"),
+    ]).run()
+    assert_clean(at)
+    assert [e.value for e in at.error] == [str(expected.value)]
+    assert len(face_cards(at)) == 1
+    assert at.dataframe[0].value["file"].tolist() == ["astronaut.jpg"]
+
+
+def test_photo_without_a_face_says_so(app_models):
+    at = run_page(PHOTO)
+    at.file_uploader[0].set_value(("wall.png", encode_png(np.full((300, 400, 3), 128, np.uint8)), "image/png"))
+    at.run()
+    assert_clean(at)
+    assert any("No face was found in “wall.png”" in w.value for w in at.warning)
+    assert not face_cards(at) and not at.dataframe
+
+
+def test_thirty_faces_show_the_first_cards_and_all_rows(app_models, astronaut):
+    at = run_page(PHOTO)
+    at.file_uploader[0].set_value(("crowd.jpg", jpeg(face_grid(astronaut)), "image/jpeg")).run()
+    assert_clean(at)
+    rows = len(at.dataframe[0].value)
+    assert rows > 12  # the grid has 30 faces
+    assert len(face_cards(at)) == 12
+    assert any(f"first 12 of {rows} faces" in c.value for c in at.caption)
+
+
+def test_24_megapixel_photo_is_analysed_and_shown_reduced(app_models, astronaut):
+    big = np.full((4000, 6000, 3), 200, np.uint8)  # a 24 MP phone photo
+    # large in the frame: the default detector sees the photo at 1280 px, where smaller faces
+    # on a plain background fall below its reach (blazeface-tiled is there for those)
+    big[500:3300, 1500:4300] = cv2.resize(astronaut, (2800, 2800), interpolation=cv2.INTER_CUBIC)
+    at = run_page(PHOTO)
+    at.file_uploader[0].set_value(("big.jpg", jpeg(big, 80), "image/jpeg")).run()
+    assert_clean(at)
+    assert not at.error
+    assert len(face_cards(at)) == 1
+    assert any("full 6000x4000 pixels" in c.value for c in at.caption)
+    assert at.image[0].captions == ["big.jpg: 1 face (6000x4000)"]
+
+
+def test_camera_snapshot_is_a_second_source(app_models, astronaut):
+    at = run_page(PHOTO)
+    at.radio[0].set_value("Take a photo").run()
+    assert not at.file_uploader and len(at.camera_input) == 1
+    at.camera_input[0].set_value(("shot.jpg", jpeg(astronaut), "image/jpeg")).run()
+    assert_clean(at)
+    assert len(face_cards(at)) == 1
+    assert at.dataframe[0].value["file"].tolist() == ["shot.jpg"]
+
+
+# --- Video file ----------------------------------------------------------------------------
+
+
+def test_video_page_plays_the_annotated_video_with_timeline_and_csv(app_models, astronaut):
+    at = run_page(VIDEO)
+    at.file_uploader[0].set_value(("clip.mp4", mp4_clip(astronaut), "video/mp4")).run()
+    assert_clean(at)
+    assert not at.error
+    assert len(at.get("video")) == 1
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Frames with a face"] == "8 of 8" and metrics["Faces tracked"] == "1"
+    (timeline,) = chart_specs(at)
+    assert [trace["name"] for trace in timeline["data"]] == list(EMOTIONS)
+    assert [b.label for b in at.download_button] == ["Download annotated video (MP4)",
+                                                     "Download every face per frame (CSV)"]
+    assert at.selectbox[0].label == "Face" and at.selectbox[0].value == 1
+
+
+def test_corrupt_video_gets_a_clear_message(app_models):
+    at = run_page(VIDEO)
+    at.file_uploader[0].set_value(("broken.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x01" * 300, "video/mp4")).run()
+    assert_clean(at)
+    assert len(at.error) == 1 and "could not be read as a video" in at.error[0].value
+    assert not at.get("video")
+
+
+# --- Model comparison ----------------------------------------------------------------------
+
+
+@pytest.fixture()
+def zoo(tmp_path: Path, tiny_models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tiny zoo plus: a second evaluated model, one without metrics, one with broken metrics."""
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, root)
+    shutil.copytree(root / "tiny", root / "tiny_b")
+    metrics = json.loads((root / "tiny_b" / "metrics.json").read_text())
+    metrics["accuracy"] = 0.5
+    (root / "tiny_b" / "metrics.json").write_text(json.dumps(metrics))
+    for name in ("bare", "broken"):
+        (root / name).mkdir()
+        shutil.copy(root / "tiny" / "model.tflite", root / name / "model.tflite")
+    (root / "broken" / "metrics.json").write_text("{ not json")
+    index = json.loads((root / "index.json").read_text())
+    index["models"].update({"tiny_b": {"title": "second"}, "bare": {"title": "no metrics"},
+                            "broken": {"title": "bad metrics"}})
+    (root / "index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("FER_MODELS_DIR", str(root))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return root
+
+
+def test_comparison_lists_every_model_with_its_numbers(app_models):
+    at = run_page(COMPARISON)
+    table = at.dataframe[0].value
+    expected = list_models()[0].metrics()
+    assert table["model"].tolist() == ["tiny"]
+    assert table.loc[0, "accuracy"] == pytest.approx(expected["accuracy"])
+    assert table.loc[0, "parameters"] == expected["parameters"]
+    assert any(m.value.startswith("# Model card: tiny") for m in at.markdown)
+    assert len(chart_specs(at)) >= 4  # confusion counts and shares, per class, training curves
+    assert any("Only one model has metrics" in i.value for i in at.info)
+
+
+def test_comparison_marks_models_without_metrics_and_compares_two(zoo):
+    at = run_page(COMPARISON)
+    table = at.dataframe[0].value
+    assert sorted(table["model"]) == ["bare", "broken", "tiny", "tiny_b"]
+    status = dict(zip(table["model"], table["status"]))
+    assert status["tiny"] == status["tiny_b"] == "evaluated"
+    assert status["bare"].startswith(NOT_EVALUATED) and status["broken"].startswith(NOT_EVALUATED)
+    assert table["model"].tolist()[:2] == ["tiny_b", "tiny"]  # best accuracy first
+    assert any("Not evaluated: bare" in w.value for w in at.warning)
+    # side by side, best first: the accuracy difference comes from the files' numbers
+    tiny_accuracy = json.loads((zoo / "tiny" / "metrics.json").read_text())["accuracy"]
+    accuracies = [m for m in at.metric if m.label == "accuracy"]
+    assert [m.value for m in accuracies] == ["50.0%", f"{tiny_accuracy:.1%}"]
+    assert accuracies[1].delta == f"{(tiny_accuracy - 0.5) * 100:+.1f} pp"
+    # choosing a model without metrics explains instead of failing
+    at.selectbox(key="detail_model").set_value("bare").run()
+    assert_clean(at)
+    assert any("bare is not evaluated" in i.value for i in at.info)
+
+
+# --- pure helpers --------------------------------------------------------------------------
+
+
+def _face(face_id: int, top: int) -> FaceResult:
+    probs = np.full(len(EMOTIONS), 0.05)
+    probs[top] = 0.7
+    return FaceResult(face_id, (10 * face_id, 20, 30, 40), 0.875, probs)
+
+
+def test_results_csv_and_json_hold_every_face():
+    photos = [PhotoResult("=cmd.jpg", 100, 80, (_face(1, 3), _face(2, 0))), PhotoResult("none.png", 5, 5, ())]
+    rows = photo_rows(photos)
+    assert [(r["file"], r["face"], r["emotion"]) for r in rows] == [("=cmd.jpg", 1, "happy"), ("=cmd.jpg", 2, "angry")]
+    parsed = list(csv.DictReader(io.StringIO(to_csv(rows, PHOTO_COLUMNS))))
+    assert list(parsed[0]) == list(PHOTO_COLUMNS)
+    assert parsed[0]["file"] == "'=cmd.jpg"  # a spreadsheet must not run it as a formula
+    assert float(parsed[0]["happy"]) == pytest.approx(0.7) and parsed[1]["x"] == "20"
+    document = json.loads(photo_json(photos, {"model": "tiny"}))
+    assert document["settings"] == {"model": "tiny"} and document["emotions"] == list(EMOTIONS)
+    assert [len(f["faces"]) for f in document["files"]] == [2, 0]
+    assert document["files"][0]["faces"][0]["probabilities"]["happy"] == pytest.approx(0.7)
+
+
+def test_video_rows_keep_frames_without_faces():
+    frames = [FrameRecord(0, 0.0, (_face(1, 3),)), FrameRecord(1, 0.25, ())]
+    parsed = list(csv.DictReader(io.StringIO(to_csv(video_rows(frames), VIDEO_COLUMNS))))
+    assert [(r["frame"], r["time_s"], r["face"], r["emotion"]) for r in parsed] == [
+        ("0", "0.0", "1", "happy"), ("1", "0.25", "", "")]
+
+
+def test_charts_show_what_they_are_given():
+    matrix = np.array([[3, 1], [0, 0]])
+    assert charts.row_normalised(matrix).tolist() == [[0.75, 0.25], [0.0, 0.0]]
+    heat = charts.confusion_heatmap(matrix, ["a", "b"], normalised=True)
+    assert [list(row) for row in heat.data[0].text] == [["75%", "25%"], ["0%", "0%"]]
+    counts = charts.confusion_heatmap(matrix, ["a", "b"], normalised=False)
+    assert [list(row) for row in counts.data[0].text] == [["3", "1"], ["0", "0"]]
+    with pytest.raises(ValueError):
+        charts.probability_bars([0.5, 0.5])
+    history = [{"epoch": 0, "accuracy": 0.3, "loss": 2.0, "val_accuracy": 0.25, "val_loss": 2.1},
+               {"epoch": 1, "accuracy": 0.4, "loss": 1.8, "val_accuracy": 0.3, "val_loss": 2.0}]
+    figure = charts.history_figure(history)
+    assert len(figure.data) == 4 and list(figure.data[0].x) == [1, 2]
+
+
+def test_comparison_helpers_survive_bad_files(zoo):
+    entries = {e.name: e for e in load_entries(list_models(zoo))}
+    assert entries["tiny"].evaluated and not entries["bare"].evaluated
+    assert "could not be read" in entries["broken"].problem
+    rows = {r["model"]: r for r in summary_rows(list(entries.values()))}
+    assert rows["bare"]["accuracy"] is None and rows["tiny_b"]["accuracy"] == 0.5
+    matrix, labels = confusion_matrix(entries["tiny"].metrics)
+    assert matrix.shape == (7, 7) and labels == list(EMOTIONS)
+    assert confusion_matrix({"confusion_matrix": [[1, 2]], "labels": ["a"]}) is None
+    assert [r["variant"] for r in variant_rows(entries["tiny"].metrics)][0] == "float32"

@@ -1,0 +1,123 @@
+"""Plotly figures for the pages: probability bars, emotion timelines, confusion matrices,
+per-class scores and training curves. Pure (no Streamlit), so tests can inspect the figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
+
+PER_CLASS_SCORES = ("precision", "recall", "f1")
+_SCORE_COLORS = {"precision": "#0072B2", "recall": "#E69F00", "f1": "#009E73"}  # Okabe-Ito
+_RUN_COLORS = ("#0072B2", "#D55E00")  # train / validation, or model A / model B
+
+
+def emotion_css(emotion: str) -> str:
+    r, g, b = EMOTION_COLORS_RGB.get(emotion, (128, 128, 128))
+    return f"rgb({r},{g},{b})"
+
+
+def probability_bars(probabilities: Sequence[float] | np.ndarray, *, height: int = 250) -> go.Figure:
+    """All 7 probabilities of one face as horizontal bars in the emotions' colours."""
+    values = [float(p) for p in probabilities]
+    if len(values) != len(EMOTIONS):
+        raise ValueError(f"expected {len(EMOTIONS)} probabilities, got {len(values)}")
+    figure = go.Figure(go.Bar(
+        x=values, y=list(EMOTIONS), orientation="h",
+        marker_color=[emotion_css(e) for e in EMOTIONS],
+        text=[f"{v:.0%}" for v in values], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+    ))
+    figure.update_layout(height=height, margin=dict(l=0, r=30, t=10, b=0), showlegend=False)
+    figure.update_xaxes(range=[0, 1], tickformat=".0%", showgrid=True)
+    figure.update_yaxes(autorange="reversed")  # emotions top to bottom in label order
+    return figure
+
+
+def timeline_figure(times: np.ndarray, probabilities: np.ndarray, *, title: str = "") -> go.Figure:
+    """One line per emotion over time; NaN rows (face not in view) leave gaps."""
+    figure = go.Figure()
+    for i, emotion in enumerate(EMOTIONS):
+        figure.add_trace(go.Scatter(
+            x=times, y=probabilities[:, i], mode="lines", name=emotion,
+            line=dict(color=emotion_css(emotion), width=2), connectgaps=False,
+            hovertemplate=f"{emotion}: %{{y:.0%}} at %{{x:.1f}} s<extra></extra>",
+        ))
+    figure.update_layout(title=title or None, height=340, margin=dict(l=0, r=0, t=40 if title else 10, b=0),
+                         legend=dict(orientation="h", y=-0.25), hovermode="x unified")
+    figure.update_xaxes(title="time (s)")
+    figure.update_yaxes(title="probability", range=[0, 1], tickformat=".0%")
+    return figure
+
+
+def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], *, normalised: bool, title: str = "") -> go.Figure:
+    """Rows: true class, columns: predicted. `normalised` shows each row as shares of its
+    class (recall on the diagonal); otherwise raw counts."""
+    values = row_normalised(matrix) if normalised else np.asarray(matrix, dtype=np.float64)
+    text = [[f"{v:.0%}" if normalised else f"{int(v)}" for v in row] for row in values]
+    figure = go.Figure(go.Heatmap(
+        z=values, x=list(labels), y=list(labels), text=text, texttemplate="%{text}",
+        colorscale="Blues", zmin=0, zmax=1 if normalised else None, showscale=False,
+        hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+    ))
+    figure.update_layout(title=title or None, height=420, margin=dict(l=0, r=0, t=40 if title else 10, b=0))
+    figure.update_xaxes(title="predicted", side="bottom")
+    figure.update_yaxes(title="true", autorange="reversed")
+    return figure
+
+
+def row_normalised(matrix: np.ndarray) -> np.ndarray:
+    """Each row divided by its sum; rows with no examples stay 0."""
+    counts = np.asarray(matrix, dtype=np.float64)
+    sums = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, sums, out=np.zeros_like(counts), where=sums > 0)
+
+
+def per_class_bars(per_class: Mapping[str, Mapping[str, float]]) -> go.Figure:
+    """Precision, recall and F1 per emotion, grouped."""
+    emotions = [e for e in EMOTIONS if e in per_class]
+    figure = go.Figure([
+        go.Bar(name=score, x=emotions, y=[float(per_class[e].get(score, np.nan)) for e in emotions],
+               marker_color=_SCORE_COLORS[score], hovertemplate=f"%{{x}} {score}: %{{y:.3f}}<extra></extra>")
+        for score in PER_CLASS_SCORES
+    ])
+    figure.update_layout(barmode="group", height=340, margin=dict(l=0, r=0, t=10, b=0),
+                         legend=dict(orientation="h", y=1.1))
+    figure.update_yaxes(range=[0, 1])
+    return figure
+
+
+def per_class_comparison(per_class: Mapping[str, Mapping[str, Mapping[str, float]]], score: str = "f1") -> go.Figure:
+    """One score per emotion for several models ({model: per_class}), grouped by emotion."""
+    figure = go.Figure([
+        go.Bar(name=model, x=list(EMOTIONS), y=[float(classes.get(e, {}).get(score, np.nan)) for e in EMOTIONS],
+               marker_color=_RUN_COLORS[i % len(_RUN_COLORS)],
+               hovertemplate=f"{model}, %{{x}}: %{{y:.3f}}<extra></extra>")
+        for i, (model, classes) in enumerate(per_class.items())
+    ])
+    figure.update_layout(barmode="group", height=340, margin=dict(l=0, r=0, t=10, b=0),
+                         legend=dict(orientation="h", y=1.1))
+    figure.update_yaxes(title=score, range=[0, 1])
+    return figure
+
+
+def history_figure(history: Sequence[Mapping[str, float]]) -> go.Figure:
+    """Accuracy and loss per epoch, training and validation, from history.csv rows."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("accuracy", "loss"))
+    epochs = [row.get("epoch", i) + 1 for i, row in enumerate(history)]  # 1-based, as people count
+    for col, metric in enumerate(("accuracy", "loss"), start=1):
+        for (prefix, label), color in zip((("", "training"), ("val_", "validation")), _RUN_COLORS):
+            values = [row.get(prefix + metric, np.nan) for row in history]
+            if all(np.isnan(v) for v in values):
+                continue
+            figure.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=label,
+                                        line=dict(color=color), legendgroup=label, showlegend=col == 1),
+                             row=1, col=col)
+        figure.update_xaxes(title_text="epoch", row=1, col=col)
+    figure.update_layout(height=340, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=-0.2))
+    return figure
+

@@ -1,0 +1,151 @@
+"""What the Model comparison page shows, read only from the files evaluation and training wrote
+(metrics.json, history.csv, card.md): nothing here is typed in. Pure (no Streamlit).
+
+A damaged or half-written file must not take the page down, so every read is guarded and a
+model whose metrics cannot be used is listed as "not evaluated" (with the reason)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fer_core.labels import EMOTIONS
+from fer_core.model_zoo import ModelInfo
+
+NOT_EVALUATED = "not evaluated"
+EVALUATED = "evaluated"
+
+# summary table columns: key -> header (the page formats them)
+SUMMARY_COLUMNS: dict[str, str] = {
+    "model": "model",
+    "title": "description",
+    "status": "status",
+    "accuracy": "accuracy",
+    "macro_f1": "macro-F1",
+    "top2_accuracy": "top-2 accuracy",
+    "ece": "ECE",
+    "parameters": "parameters",
+    "size_mb": "size (MB)",
+    "ms_per_face": "ms per face",
+    "test_images": "test images",
+}
+
+
+@dataclass
+class ModelEntry:
+    info: ModelInfo
+    metrics: dict[str, Any] | None = None
+    problem: str | None = None  # why metrics are missing or unusable
+    history: list[dict[str, float]] = field(default_factory=list)
+    card: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def evaluated(self) -> bool:
+        return self.metrics is not None
+
+
+def load_entries(models: Sequence[ModelInfo]) -> list[ModelEntry]:
+    return [load_entry(info) for info in models]
+
+
+def load_entry(info: ModelInfo) -> ModelEntry:
+    entry = ModelEntry(info)
+    try:
+        metrics = info.metrics()
+    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        entry.problem = f"metrics.json could not be read ({exc.__class__.__name__})"
+    else:
+        if metrics is None:
+            entry.problem = "no metrics.json"
+        elif not isinstance(metrics, dict) or not isinstance(metrics.get("accuracy"), (int, float)):
+            entry.problem = "metrics.json has no accuracy"
+        else:
+            entry.metrics = metrics
+    try:
+        entry.history = info.history()
+    except (OSError, ValueError):
+        entry.history = []
+    try:
+        entry.card = info.card()
+    except (OSError, UnicodeDecodeError):
+        entry.card = None
+    return entry
+
+
+def summary_row(entry: ModelEntry) -> dict[str, Any]:
+    m = entry.metrics or {}
+    speed = m.get("speed") if isinstance(m.get("speed"), dict) else {}
+    dataset = m.get("dataset") if isinstance(m.get("dataset"), dict) else {}
+    size = m.get("file_bytes")
+    return {
+        "model": entry.name,
+        "title": entry.info.title,
+        "status": EVALUATED if entry.evaluated else f"{NOT_EVALUATED} ({entry.problem})",
+        "accuracy": _number(m.get("accuracy")),
+        "macro_f1": _number(m.get("macro_f1")),
+        "top2_accuracy": _number(m.get("top2_accuracy")),
+        "ece": _number(m.get("ece")),
+        "parameters": _number(m.get("parameters")),
+        "size_mb": _number(size) / 1e6 if _number(size) is not None else None,
+        "ms_per_face": _number(speed.get("ms_per_face_batch1_p50")),
+        "test_images": _number(dataset.get("images", m.get("count"))),
+    }
+
+
+def summary_rows(entries: Sequence[ModelEntry]) -> list[dict[str, Any]]:
+    """Evaluated models first, best accuracy first; the table stays sortable by any column."""
+    rows = [summary_row(e) for e in entries]
+    return sorted(rows, key=lambda r: (r["accuracy"] is None, -(r["accuracy"] or 0.0)))
+
+
+def confusion_matrix(metrics: dict[str, Any]) -> tuple[np.ndarray, list[str]] | None:
+    """The square count matrix and its labels, or None when the file holds no usable one."""
+    raw = metrics.get("confusion_matrix")
+    labels = metrics.get("labels") or list(EMOTIONS)
+    try:
+        matrix = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] != len(labels):
+        return None
+    return matrix, [str(label) for label in labels]
+
+
+def per_class(metrics: dict[str, Any]) -> dict[str, dict[str, float]]:
+    raw = metrics.get("per_class")
+    return raw if isinstance(raw, dict) else {}
+
+
+def variant_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """The evaluated variants (float, flip TTA, int8) as rows of the same scores."""
+    rows = [{"variant": "float32", **_scores(metrics), "size_mb": _mb(metrics.get("file_bytes")),
+             "shipped": True}]
+    variants = metrics.get("variants") if isinstance(metrics.get("variants"), dict) else {}
+    for name, label in (("flip_tta", "float32 + flip TTA"), ("int8", "dynamic-range int8")):
+        v = variants.get(name)
+        if isinstance(v, dict):
+            rows.append({"variant": label, **_scores(v), "size_mb": _mb(v.get("file_bytes", metrics.get("file_bytes"))),
+                         "shipped": bool(v.get("shipped", name == "flip_tta"))})
+    return rows
+
+
+def _scores(m: dict[str, Any]) -> dict[str, float | None]:
+    return {k: _number(m.get(k)) for k in ("accuracy", "macro_f1", "top2_accuracy", "ece")}
+
+
+def _mb(value: Any) -> float | None:
+    number = _number(value)
+    return None if number is None else number / 1e6
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if np.isfinite(value) else None

@@ -14,3 +14,6 @@ esac
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -r "$req"
 "$VENV/bin/python" -m pip install -q --no-deps -r requirements-nodeps.txt
+# the benchmark's comparison target, `fer`, installs without its dependencies (see bench/requirements.txt)
+[ "${1:-app}" = dev ] && "$VENV/bin/python" -m pip install -q --no-deps -r bench/requirements.txt
+exit 0

@@ -64,8 +64,10 @@ def sections() -> dict[str, str]:
 
 def render(text: str) -> str:
     for name, body in sections().items():
-        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(\n<!-- END {name} -->)", re.S)
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), text)
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
+        text, found = pattern.subn(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+        if found != 1:
+            raise SystemExit(f"README.md needs exactly one '<!-- BEGIN {name} -->' ... '<!-- END {name} -->' pair")
     return text
 
 

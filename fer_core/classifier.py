@@ -84,7 +84,24 @@ def _check_file(path: Path, kind: str) -> None:
         )
 
 
-class LiteRTClassifier:
+class _SingleModelClassifier:
+    """What every runtime shares: input checks and flip TTA around the runtime's `_run`."""
+
+    flip_tta: bool
+
+    def _run(self, faces: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        faces = _check_batch(faces)
+        if not len(faces):
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        if self.flip_tta:
+            return _average_flips(self._run(_with_flips(faces)))
+        return self._run(faces)
+
+
+class LiteRTClassifier(_SingleModelClassifier):
     """A `.tflite` model run by LiteRT (XNNPACK on CPU). Thread-safe (one lock per model).
 
     The batch dimension is resized only when the number of faces changes, so a steady video
@@ -126,16 +143,9 @@ class LiteRTClassifier:
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self._output).astype(np.float32, copy=True)
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
-        faces = _check_batch(faces)
-        if not len(faces):
-            return np.zeros((0, NUM_CLASSES), np.float32)
-        if self.flip_tta:
-            return _average_flips(self._run(_with_flips(faces)))
-        return self._run(faces)
 
 
-class KerasClassifier:
+class KerasClassifier(_SingleModelClassifier):
     """A `.keras` model called directly (no `model.predict` loop overhead)."""
 
     def __init__(self, path: str | os.PathLike, *, flip_tta: bool = False, name: str | None = None) -> None:
@@ -152,13 +162,6 @@ class KerasClassifier:
 
         return np.asarray(keras.ops.convert_to_numpy(self._model(faces, training=False)), dtype=np.float32)
 
-    def predict(self, faces: np.ndarray) -> np.ndarray:
-        faces = _check_batch(faces)
-        if not len(faces):
-            return np.zeros((0, NUM_CLASSES), np.float32)
-        if self.flip_tta:
-            return _average_flips(self._run(_with_flips(faces)))
-        return self._run(faces)
 
 
 class EnsembleClassifier:

@@ -1,4 +1,4 @@
-"""`python -m fer_core {predict,train,evaluate,export}`: one entry point, one sub-command a job."""
+"""`python -m fer_core {predict,train,evaluate,evaluate-photos,export,...}`: one entry point, one sub-command a job."""
 
 from __future__ import annotations
 
@@ -108,6 +108,47 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_evaluate)
 
 
+def _evaluate_photos(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from fer_core.detection import create_detector
+    from fer_core.model_zoo import get_model, load_model
+    from fer_core.photo_eval import dataset_name, evaluate_photos, list_photos, photos_file
+    from fer_core.pipeline import FaceAnalyzer
+    from fer_core.predict_cli import progress
+
+    photos = list_photos(args.dir)  # a bad folder fails before any model loads
+    info = get_model(args.model)
+    name = dataset_name(args.dir)
+    analyzer = FaceAnalyzer(create_detector(args.detector),
+                            load_model(info.name, runtime=args.runtime, flip_tta=args.flip_tta))
+    report = evaluate_photos(analyzer, photos, dataset=name, progress=progress)
+    report.update(model=info.name, runtime=args.runtime, flip_tta=args.flip_tta,
+                  written_by="python -m fer_core " + shlex.join(args.argv))
+    out = Path(args.out) if args.out else photos_file(info.folder, name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"{info.name} on {name}: faces found {report['faces_found']}/{report['photos']}, "
+          f"accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}; wrote {out}")
+    recall = ", ".join(f"{e} {v['recall']:.0%}" for e, v in report["per_class"].items() if v["support"])
+    print(f"  recall: {recall}")
+    return 0
+
+
+def _add_evaluate_photos(sub: argparse._SubParsersAction) -> None:
+    from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES
+
+    p = sub.add_parser("evaluate-photos", help="end-to-end accuracy on labelled photos (DIR/<emotion>/*)")
+    p.add_argument("dir", metavar="DIR", help="folder with one sub-folder of photos per emotion")
+    p.add_argument("--model", help="a model of models/index.json (default: the index's default)")
+    p.add_argument("--out", help="JSON file to write (default: models/MODEL/photos_<DIR name>.json)")
+    p.add_argument("--detector", choices=DETECTOR_NAMES, default=DEFAULT_DETECTOR)
+    p.add_argument("--runtime", choices=("float", "int8"), default="float")
+    p.add_argument("--flip-tta", action="store_true", help="average with the mirrored face")
+    p.set_defaults(func=_evaluate_photos)
+
+
 def _export(args: argparse.Namespace) -> int:
     from fer_core.training.export import ship_run
 
@@ -177,7 +218,7 @@ def _add_default(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_predict, _add_train, _add_evaluate, _add_export, _add_ensemble, _add_card, _add_default):
+    for add in (_add_predict, _add_train, _add_evaluate, _add_evaluate_photos, _add_export, _add_ensemble, _add_card, _add_default):
         add(sub)
     return parser
 
@@ -186,10 +227,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from fer_core.classifier import ModelNotFoundError
     from fer_core.detection.base import DetectorUnavailableError
     from fer_core.image_io import ImageLoadError
+    from fer_core.photo_eval import PhotoSetError
     from fer_core.predict_cli import InputError
     from fer_core.training.data import DatasetError
 
-    return (ModelNotFoundError, DetectorUnavailableError, ImageLoadError, InputError, DatasetError)
+    return (ModelNotFoundError, DetectorUnavailableError, ImageLoadError, InputError, DatasetError, PhotoSetError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,6 +30,20 @@ def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int 
     return float(ece)
 
 
+def per_class_scores(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 per class from an (n, m >= n) count matrix whose first n columns
+    are the n classes; extra columns (e.g. "no face found") count against recall only."""
+    cm = np.asarray(cm)
+    n = cm.shape[0]
+    tp = np.diag(cm[:, :n]).astype(np.float64)
+    predicted, support = cm[:, :n].sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return precision, recall, f1
+
+
 def classification_report(probs: np.ndarray, y_true: np.ndarray) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix, top-2
     accuracy and calibration error for (N, 7) probabilities against integer labels."""
@@ -39,12 +53,8 @@ def classification_report(probs: np.ndarray, y_true: np.ndarray) -> dict[str, An
         raise ValueError(f"need (N, {NUM_CLASSES}) probabilities and N labels; got {probs.shape}, {y_true.shape}")
     y_pred = probs.argmax(axis=1)
     cm = confusion_matrix(y_true, y_pred)
-    tp = np.diag(cm).astype(np.float64)
-    predicted, support = cm.sum(axis=0), cm.sum(axis=1)
-    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
-    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    precision, recall, f1 = per_class_scores(cm)
+    support = cm.sum(axis=1)
     top2 = np.argsort(-probs, axis=1, kind="stable")[:, :2]
     return {
         "count": int(len(y_true)),

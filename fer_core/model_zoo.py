@@ -5,6 +5,7 @@
     models/NAME/model_int8.tflite     dynamic-range quantized variant, where it kept accuracy
     models/NAME/model.keras           the trained Keras model, for retraining and export
     models/NAME/metrics.json          written by `python -m fer_core evaluate`
+    models/NAME/photos_SET.json       end to end on a photo set, by `python -m fer_core evaluate-photos`
     models/NAME/history.csv           per-epoch training log, train_config.json the recipe
     models/NAME/card.md               the model card, written by `python -m fer_core card`
 
@@ -31,6 +32,7 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 CARD_FILE = "card.md"
 TRAIN_CONFIG_FILE = "train_config.json"
+PHOTOS_GLOB = "photos_*.json"
 RUNTIMES = ("float", "int8")
 
 
@@ -62,6 +64,11 @@ class ModelInfo:
 
     def metrics(self) -> dict[str, Any] | None:
         return _read_json(self.folder / METRICS_FILE)
+
+    def photo_metrics(self) -> dict[str, dict[str, Any]]:
+        """End-to-end results on photo sets, by file stem (photos_<set>); unreadable files are
+        left to the caller (json/OS errors propagate)."""
+        return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.folder.glob(PHOTOS_GLOB))}
 
     def train_config(self) -> dict[str, Any] | None:
         return _read_json(self.folder / TRAIN_CONFIG_FILE)

@@ -19,7 +19,7 @@ from fer_core.classifier import EmotionClassifier
 from fer_core.detection.base import Detection, FaceDetector
 from fer_core.image_io import downscale_for_detection, scale_box
 from fer_core.labels import EMOTIONS
-from fer_core.preprocessing import DEFAULT_MARGIN, Box, crop_face, to_grayscale, to_model_input
+from fer_core.preprocessing import DEFAULT_FRAMING, Box, Framing, crop_face, to_grayscale, to_model_input
 from fer_core.tracking import IoUTracker
 
 MAX_DETECT_SIDE = 1280  # detectors see at most this many pixels on the longer side
@@ -71,13 +71,13 @@ class FaceAnalyzer:
         detector: FaceDetector,
         classifier: EmotionClassifier,
         *,
-        margin: float = DEFAULT_MARGIN,
+        framing: Framing = DEFAULT_FRAMING,
         max_detect_side: int = MAX_DETECT_SIDE,
         max_faces: int = MAX_FACES,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
-        self.margin = margin
+        self.framing = framing
         self.max_detect_side = max_detect_side
         self.max_faces = max_faces
 
@@ -96,19 +96,22 @@ class FaceAnalyzer:
             found = sorted(found, key=lambda d: d.box[2] * d.box[3], reverse=True)[: self.max_faces]
         return found
 
-    def classify(self, image: np.ndarray, boxes: list[Box]) -> np.ndarray:
-        """(N, 7) probabilities for the faces at `boxes`, cropped from the full-resolution image."""
+    def classify(self, image: np.ndarray, boxes: list[Box],
+                 landmarks: list[np.ndarray | None] | None = None) -> np.ndarray:
+        """(N, 7) probabilities for the faces at `boxes`, cropped from the full-resolution image
+        (levelled by their eye `landmarks` where the framing aligns and the detector gave them)."""
         if not boxes:
             return np.zeros((0, len(EMOTIONS)), np.float32)
         gray = to_grayscale(image)
-        crops = [crop_face(gray, box, self.margin) for box in boxes]
+        points = landmarks if landmarks is not None else [None] * len(boxes)
+        crops = [crop_face(gray, box, self.framing, p) for box, p in zip(boxes, points)]
         return self.classifier.predict(to_model_input(crops))
 
     def analyze(self, image: np.ndarray) -> list[FaceResult]:
         """Every face in a photo, numbered 1.. in reading order (left to right, then down)."""
         found = self.detect(image)
         found.sort(key=lambda d: (d.box[0] + d.box[2] / 2, d.box[1]))
-        probs = self.classify(image, [d.box for d in found])
+        probs = self.classify(image, [d.box for d in found], [d.landmarks for d in found])
         return [
             FaceResult(i + 1, d.box, d.score, p, d.landmarks)
             for i, (d, p) in enumerate(zip(found, probs))
@@ -148,7 +151,7 @@ class StreamAnalyzer:
     def update(self, frame: np.ndarray) -> list[FaceResult]:
         found = self.analyzer.detect(frame)
         boxes = [d.box for d in found]
-        tracks = self.tracker.update(boxes, self.analyzer.classify(frame, boxes))
+        tracks = self.tracker.update(boxes, self.analyzer.classify(frame, boxes, [d.landmarks for d in found]))
         return [
             FaceResult(t.track_id, d.box, d.score, t.probabilities.copy(), d.landmarks)
             for d, t in zip(found, tracks)

@@ -39,7 +39,12 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
     return files
 
 
-def _progress(files: list[Path]) -> Iterator[Path]:
+def progress(files: Sequence[Any]) -> Iterator[Any]:
+    """The items, with a progress bar on stderr from PROGRESS_FROM items on."""
+    yield from _progress(list(files))
+
+
+def _progress(files: list[Any]) -> Iterator[Any]:
     if len(files) < PROGRESS_FROM:
         yield from files
         return

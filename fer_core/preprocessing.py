@@ -7,17 +7,55 @@ Training images (FER2013: 48x48 grey face crops) and faces cut out of photos go 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 INPUT_SIZE = 48  # FER2013 resolution; every shipped model takes (N, 48, 48, 1) float32 in [0, 1]
 
-# FER2013 crops run from the forehead to the chin with a little background; detector boxes are
-# tighter (brows to mouth), so we widen them by this fraction of the box size on each side.
-DEFAULT_MARGIN = 0.15
+# Where the classifier's square sits relative to a detector's face box: measured, not guessed.
+# `python -m bench.framing` places FER2013 training faces back into a larger frame, runs the
+# default detector on them and fits the box -> 48x48-frame mapping (bench/results/framing.md);
+# `python -m bench.photo_settings` then checked it end to end on real photos
+# (bench/results/photo_settings.md). The numbers below are the ones those runs chose.
+FRAMING_SCALE = 0.92  # crop side / longer box side
+FRAMING_SHIFT_X = 0.0  # crop centre minus box centre, in box widths (+: towards image right)
+FRAMING_SHIFT_Y = -0.11  # in box heights (+: towards the chin)
+ALIGN_EYES = True  # rotate so the eyes are level (where the detector gives eye landmarks)
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How a detector's face box becomes the square the classifier sees. The one definition of
+    the crop: photos, video, webcam, the command line and the benchmarks all go through it."""
+
+    scale: float = FRAMING_SCALE
+    shift_x: float = FRAMING_SHIFT_X
+    shift_y: float = FRAMING_SHIFT_Y
+    align: bool = ALIGN_EYES
+    aspect: float = 1.0  # crop width / height before the resize to 48x48 (FER2013: square)
+
+    @classmethod
+    def from_margin(cls, margin: float, *, align: bool = False) -> "Framing":
+        """The old centred square: the longer box side plus `margin` of it on each side."""
+        return cls(scale=1.0 + 2.0 * margin, shift_x=0.0, shift_y=0.0, align=align)
+
+
+DEFAULT_FRAMING = Framing()
+
+
+@dataclass(frozen=True)
+class CropRegion:
+    """A (possibly rotated) rectangle in image pixels: centre, size and the roll it undoes."""
+
+    cx: float
+    cy: float
+    width: float
+    height: float
+    angle: float  # degrees, the face's roll (eyes line vs horizontal, image y pointing down)
 
 
 def to_grayscale(image: np.ndarray) -> np.ndarray:
@@ -33,31 +71,59 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected a grey, RGB or RGBA image, got shape {image.shape}")
 
 
-def square_box(box: Box, margin: float = DEFAULT_MARGIN) -> Box:
-    """The square around `box`'s centre whose side is the longer box side plus `margin` each side."""
+def eye_roll(landmarks: np.ndarray | None) -> float | None:
+    """The face's roll in degrees from BlazeFace keypoints (row 0: right eye, row 1: left eye,
+    i.e. image left then image right for a frontal face); None without landmarks."""
+    if landmarks is None or len(landmarks) < 2:
+        return None
+    (rx, ry), (lx, ly) = np.asarray(landmarks[:2], dtype=np.float64)
+    if not np.isfinite([rx, ry, lx, ly]).all() or (lx == rx and ly == ry):
+        return None
+    return float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+
+
+def crop_region(box: Box, framing: Framing = DEFAULT_FRAMING, landmarks: np.ndarray | None = None) -> CropRegion:
+    """The box -> crop mapping. The shift is applied along the face's own axes, so a rolled
+    face keeps the same framing once levelled."""
     x, y, w, h = box
-    side = max(w, h) * (1.0 + 2.0 * margin)
-    cx, cy = x + w / 2.0, y + h / 2.0
-    half = side / 2.0
-    return (int(round(cx - half)), int(round(cy - half)), int(round(side)), int(round(side)))
+    roll = eye_roll(landmarks) if framing.align else None
+    angle = 0.0 if roll is None else roll
+    t = np.radians(angle)
+    right = np.array([np.cos(t), np.sin(t)])  # the face's x axis in the image
+    down = np.array([-np.sin(t), np.cos(t)])  # the face's y axis (forehead -> chin)
+    centre = np.array([x + w / 2.0, y + h / 2.0]) + framing.shift_x * w * right + framing.shift_y * h * down
+    side = max(w, h) * framing.scale
+    return CropRegion(float(centre[0]), float(centre[1]), side * np.sqrt(framing.aspect),
+                      side / np.sqrt(framing.aspect), angle)
 
 
-def crop_face(gray: np.ndarray, box: Box, margin: float = DEFAULT_MARGIN) -> np.ndarray:
-    """Square crop around a face box; parts outside the image are filled by edge replication
-    so faces at the border keep their position in the crop."""
-    sx, sy, side, _ = square_box(box, margin)
-    side = max(side, 1)
+def square_box(box: Box, margin: float) -> Box:
+    """The old centred square (kept for callers that need an axis-aligned box)."""
+    r = crop_region(box, Framing.from_margin(margin))
+    return (int(round(r.cx - r.width / 2)), int(round(r.cy - r.height / 2)), int(round(r.width)), int(round(r.height)))
+
+
+def crop_matrix(region: CropRegion) -> tuple[np.ndarray, tuple[int, int]]:
+    """The 2x3 affine matrix taking image pixels into the crop (rotated to undo the roll) and
+    the crop's size in pixels (native resolution: resize_face shrinks it with an area filter)."""
+    out_w, out_h = max(1, int(round(region.width))), max(1, int(round(region.height)))
+    matrix = cv2.getRotationMatrix2D((region.cx, region.cy), region.angle, 1.0)
+    matrix[0, 2] += out_w / 2.0 - region.cx
+    matrix[1, 2] += out_h / 2.0 - region.cy
+    return matrix, (out_w, out_h)
+
+
+def crop_face(gray: np.ndarray, box: Box, framing: Framing = DEFAULT_FRAMING,
+              landmarks: np.ndarray | None = None) -> np.ndarray:
+    """The face as the classifier should see it (before the resize): framed by `framing`,
+    levelled when it says so and landmarks are given. Parts outside the image are filled by
+    edge replication, so faces at the border keep their position in the crop."""
     h, w = gray.shape[:2]
-    pad_l, pad_t = max(0, -sx), max(0, -sy)
-    pad_r, pad_b = max(0, sx + side - w), max(0, sy + side - h)
-    x0, y0 = max(0, sx), max(0, sy)
-    x1, y1 = min(w, sx + side), min(h, sy + side)
-    if x1 <= x0 or y1 <= y0:
+    x, y, bw, bh = box
+    if bw <= 0 or bh <= 0 or x >= w or y >= h or x + bw <= 0 or y + bh <= 0:
         raise ValueError(f"face box {box} lies outside the {w}x{h} image")
-    crop = gray[y0:y1, x0:x1]
-    if pad_l or pad_t or pad_r or pad_b:
-        crop = cv2.copyMakeBorder(crop, pad_t, pad_b, pad_l, pad_r, cv2.BORDER_REPLICATE)
-    return crop
+    matrix, size = crop_matrix(crop_region(box, framing, landmarks))
+    return cv2.warpAffine(gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def resize_face(face: np.ndarray) -> np.ndarray:

@@ -8,14 +8,19 @@ from __future__ import annotations
 import streamlit as st
 
 from fer_core.classifier import ModelNotFoundError
+from fer_core.labels import EMOTIONS
 from fer_core.model_zoo import list_models
-from ui.charts import confusion_heatmap, history_figure, per_class_bars, per_class_comparison
+from ui.charts import confusion_heatmap, history_figure, per_class_bars, per_class_comparison, speed_accuracy_scatter
 from ui.comparison import (
+    PHOTO_COLUMNS,
     SUMMARY_COLUMNS,
     ModelEntry,
     confusion_matrix,
     load_entries,
     per_class,
+    photo_recall_rows,
+    photo_rows,
+    speed_accuracy_points,
     summary_rows,
     variant_rows,
 )
@@ -62,6 +67,33 @@ if missing:
     st.warning("Not evaluated: " + "; ".join(f"{e.name} ({e.problem})" for e in missing)
                + ". Run `python -m fer_core evaluate NAME --data DIR` to add their numbers.")
 
+st.subheader("End to end on real photos")
+photos = photo_rows(entries)
+if photos:
+    sets = sorted({row["dataset"] for row in photos})
+    st.caption(f"Photo set{'s' if len(sets) > 1 else ''}: {', '.join(sets)}. Detector, crop and classifier as the "
+               "app runs them, the largest face per photo; a photo where no face is found counts as wrong. Written by "
+               "`python -m fer_core evaluate-photos DIR --model NAME` into models/NAME/photos_SET.json; FER2013 "
+               "accuracy (48x48 crops, no detection) beside it for comparison.")
+    st.dataframe(photos, hide_index=True, column_order=list(PHOTO_COLUMNS), column_config={
+        **{key: st.column_config.Column(label) for key, label in PHOTO_COLUMNS.items()},
+        "accuracy": st.column_config.NumberColumn(PHOTO_COLUMNS["accuracy"], format="percent"),
+        "fer2013_accuracy": st.column_config.NumberColumn(PHOTO_COLUMNS["fer2013_accuracy"], format="percent"),
+        "macro_f1": st.column_config.NumberColumn(PHOTO_COLUMNS["macro_f1"], format="%.3f"),
+    })
+else:
+    st.info("No end-to-end results on photos yet: `python -m fer_core evaluate-photos DIR --model NAME` "
+            "(DIR holds one folder of photos per emotion) adds them.")
+
+st.subheader("Speed and accuracy")
+points = speed_accuracy_points(entries)
+if points:
+    st.plotly_chart(speed_accuracy_scatter(points, split=str(dataset.get("split") or "test")), key="speed-accuracy")
+    st.caption("Up and to the left is better. Speed: each model's metrics.json (LiteRT, one face per call, "
+               "median on the evaluation machine).")
+else:
+    st.info("No model has both a speed and an accuracy in its metrics.json.")
+
 
 def show_confusion(entry: ModelEntry, *, counts: bool = True, key: str) -> None:
     found = confusion_matrix(entry.metrics or {})
@@ -79,7 +111,7 @@ def show_confusion(entry: ModelEntry, *, counts: bool = True, key: str) -> None:
 
 
 def show_detail(entry: ModelEntry) -> None:
-    tabs = st.tabs(["Confusion matrix", "Per class", "Variants", "Training curves", "Model card"])
+    tabs = st.tabs(["Confusion matrix", "Per class", "Variants", "Training curves", "Real photos", "Model card"])
     metrics = entry.metrics
     with tabs[0]:
         if metrics is None:
@@ -111,6 +143,14 @@ def show_detail(entry: ModelEntry) -> None:
                     + (": it is an ensemble of " + ", ".join(entry.info.members) if entry.info.is_ensemble else "")
                     + ".")
     with tabs[4]:
+        recall = photo_recall_rows(entry)
+        if recall:
+            st.caption("Recall per emotion on each photo set (end to end: a photo without a face found is a miss).")
+            st.dataframe(recall, hide_index=True, column_config={
+                e: st.column_config.NumberColumn(e, format="percent") for e in EMOTIONS})
+        else:
+            st.info(f"{entry.name} has no end-to-end photo results (photos_*.json).")
+    with tabs[5]:
         if entry.card:
             st.markdown(entry.card)
         else:

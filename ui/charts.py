@@ -121,3 +121,18 @@ def history_figure(history: Sequence[Mapping[str, float]]) -> go.Figure:
     figure.update_layout(height=340, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=-0.2))
     return figure
 
+
+
+def speed_accuracy_scatter(points: Sequence[Mapping[str, object]], *, split: str = "PrivateTest") -> go.Figure:
+    """The zoo's trade-off: milliseconds per face (x) against accuracy (y), one labelled dot a
+    model. `points` are dicts with model, ms_per_face and accuracy."""
+    figure = go.Figure(go.Scatter(
+        x=[float(p["ms_per_face"]) for p in points], y=[float(p["accuracy"]) for p in points],
+        text=[str(p["model"]) for p in points], mode="markers+text", textposition="top center",
+        marker=dict(size=12, color=_RUN_COLORS[0]),
+        hovertemplate="%{text}: %{x:.2f} ms per face, %{y:.1%}<extra></extra>",
+    ))
+    figure.update_layout(height=360, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
+    figure.update_xaxes(title="ms per face (one face per call, median)", rangemode="tozero")
+    figure.update_yaxes(title=f"{split} accuracy", tickformat=".0%")
+    return figure

@@ -41,6 +41,7 @@ class ModelEntry:
     problem: str | None = None  # why metrics are missing or unusable
     history: list[dict[str, float]] = field(default_factory=list)
     card: str | None = None
+    photos: dict[str, dict[str, Any]] = field(default_factory=dict)  # photos_<set>.json by stem
 
     @property
     def name(self) -> str:
@@ -72,6 +73,10 @@ def load_entry(info: ModelInfo) -> ModelEntry:
         entry.history = info.history()
     except (OSError, ValueError):
         entry.history = []
+    try:
+        entry.photos = {k: v for k, v in info.photo_metrics().items() if _usable_photo_result(v)}
+    except (OSError, ValueError):
+        entry.photos = {}
     try:
         entry.card = info.card()
     except (OSError, UnicodeDecodeError):
@@ -149,3 +154,61 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if np.isfinite(value) else None
+
+
+# end-to-end results on photo sets (models/<name>/photos_<set>.json, `python -m fer_core evaluate-photos`)
+PHOTO_COLUMNS: dict[str, str] = {
+    "model": "model",
+    "dataset": "photo set",
+    "photos": "photos",
+    "faces_found": "faces found",
+    "accuracy": "end-to-end accuracy",
+    "macro_f1": "end-to-end macro-F1",
+    "fer2013_accuracy": "FER2013 accuracy",
+    "date": "evaluated",
+}
+
+
+def _usable_photo_result(result: Any) -> bool:
+    return isinstance(result, dict) and isinstance(result.get("accuracy"), (int, float)) \
+        and isinstance(result.get("dataset"), dict)
+
+
+def photo_rows(entries: Sequence[ModelEntry]) -> list[dict[str, Any]]:
+    """One row per model and photo set, next to the model's FER2013 accuracy; best first."""
+    rows = []
+    for entry in entries:
+        for result in entry.photos.values():
+            rows.append({
+                "model": entry.name,
+                "dataset": str(result["dataset"].get("name", "?")),
+                "photos": _number(result.get("photos")),
+                "faces_found": _number(result.get("faces_found")),
+                "accuracy": _number(result.get("accuracy")),
+                "macro_f1": _number(result.get("macro_f1")),
+                "fer2013_accuracy": _number((entry.metrics or {}).get("accuracy")),
+                "date": str(result.get("date", "")),
+            })
+    return sorted(rows, key=lambda r: (r["dataset"], -(r["accuracy"] or 0.0)))
+
+
+def photo_recall_rows(entry: ModelEntry) -> list[dict[str, Any]]:
+    """Per-class recall on each photo set (a missed face counts against its class)."""
+    rows = []
+    for result in entry.photos.values():
+        classes = per_class(result)
+        rows.append({"photo set": str(result["dataset"].get("name", "?")),
+                     **{e: _number(classes.get(e, {}).get("recall")) for e in EMOTIONS
+                        if _number(classes.get(e, {}).get("support"))}})
+    return rows
+
+
+def speed_accuracy_points(entries: Sequence[ModelEntry]) -> list[dict[str, Any]]:
+    """Models with both a speed (ms per face, one face per call) and an accuracy, for the chart."""
+    points = []
+    for entry in entries:
+        row = summary_row(entry)
+        if row["ms_per_face"] is not None and row["accuracy"] is not None:
+            points.append({"model": entry.name, "ms_per_face": row["ms_per_face"], "accuracy": row["accuracy"],
+                           "ensemble": entry.info.is_ensemble})
+    return points

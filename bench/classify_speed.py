@@ -26,7 +26,7 @@ BATCH = 8  # the "several faces in one frame" case
 
 
 def face_crops48(frames: list[Frame], count: int = BATCH) -> np.ndarray:
-    """(count, 48, 48) uint8 grey faces cut (with the app's margin) from the frames' known boxes."""
+    """(count, 48, 48) uint8 grey faces cut (with the app's framing) from the frames' known boxes."""
     crops = []
     for frame in frames:
         gray = to_grayscale(frame.image)

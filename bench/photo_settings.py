@@ -11,7 +11,8 @@ setting re-crops the same detections and classifies them (fer_core.photo_eval sc
    (bench/results/framing.json), eyes levelled or not;
 2. alignment: the photos as they are and rolled by +-15 / +-30 degrees (re-detected);
 3. contrast (none, histogram equalisation, CLAHE), grey conversion and crop aspect ratio;
-4. every shipped model with the old crop, the fitted crop and the shipped default.
+4. every shipped model with the old crop, the fitted crop and the shipped default, and the
+   `fer` package (its own detector and crop) on the same photos where it is installed.
 
 Writes bench/results/photo_settings.json, photos.md (every model) and photo_settings.md (the
 tuning tables); tools/update_readme.py puts both into the README. Only aggregate
@@ -22,8 +23,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -55,6 +59,13 @@ ROLLS = (-30, -15, 0, 15, 30)  # degrees, + = counter-clockwise on screen
 ASPECTS = (0.85, 0.92, 1.0, 1.08, 1.16)  # crop width / height
 CLAHE_CLIP, CLAHE_TILES = 2.0, 4
 CV_FOLDS = 5  # people-wise folds for the held-out estimate of the tuned crop
+# Why a setting stays as it is even where another measured a little better (few photos apart).
+WHY_KEPT = {
+    "grey": " Kept: a difference of a few photos is noise; BT.601 luma is the usual conversion (OpenCV, Pillow).",
+    "aspect": " Kept square, as FER2013's crops are: this photo set was resized without keeping its aspect ratio "
+              "and stretched back (see its README), so a preference for a non-square crop may come from that "
+              "rather than from faces.",
+}
 
 
 @dataclass(frozen=True)
@@ -177,25 +188,48 @@ def fitted_framing(path: Path) -> Framing:
 
 
 def choose(grid: list[dict[str, Any]], scales: Sequence[float], shifts: Sequence[float]) -> dict[str, Any]:
-    """The grid point with the best accuracy averaged over itself and its grid neighbours: a
-    single cell's best can be luck on ~600 photos (one photo is 0.16 points)."""
+    """The grid point with the best accuracy averaged over itself and its 8 neighbours: a single
+    cell's best can be luck on ~600 photos (one photo is 0.16 points). Only cells with a full
+    neighbourhood are candidates (an edge cell would be smoothed less, so favoured by noise);
+    `edge_best` says when the best single cell lies on the edge (then widen the grid)."""
     table = {(r["scale"], r["shift_y"]): r["accuracy"] for r in grid}
     best, best_value = None, -1.0
-    for i, s in enumerate(scales):
-        for j, d in enumerate(shifts):
-            near = [table[(scales[a], shifts[b])] for a in range(max(0, i - 1), min(len(scales), i + 2))
-                    for b in range(max(0, j - 1), min(len(shifts), j + 2))]
+    for i in range(1, len(scales) - 1):
+        for j in range(1, len(shifts) - 1):
+            near = [table[(scales[a], shifts[b])] for a in (i - 1, i, i + 1) for b in (j - 1, j, j + 1)]
             value = float(np.mean(near))
             if value > best_value + 1e-12:
-                best, best_value = (s, d), value
-    assert best is not None
-    return {"scale": best[0], "shift_y": best[1], "neighbourhood_accuracy": round(best_value, 4)}
+                best, best_value = (scales[i], shifts[j]), value
+    if best is None:
+        raise ValueError("the crop grid needs at least 3 values on each axis")
+    top = max(table, key=table.get)
+    edge = top[0] in (scales[0], scales[-1]) or top[1] in (shifts[0], shifts[-1])
+    return {"scale": best[0], "shift_y": best[1], "neighbourhood_accuracy": round(best_value, 4), "edge_best": edge}
 
 
 # --- the run -----------------------------------------------------------------------------------
 
 
-def run(data: Path, model: str, out_dir: Path, command: str) -> dict[str, Any]:
+def fer_package(photos: Sequence[Any], labels: Sequence[int]) -> dict[str, Any]:
+    """The same photos through the `fer` package (in a subprocess: it imports TensorFlow)."""
+    if importlib.util.find_spec("fer") is None:
+        return {"status": "not installed (pip install -r bench/requirements.txt --no-deps)"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.run([sys.executable, "-m", "bench.fer_photos_worker"], cwd=ROOT, env=env, text=True,
+                          input="\n".join(str(p.path) for p in photos), capture_output=True, timeout=1800)
+    if proc.returncode != 0:
+        return {"status": f"failed: {proc.stderr.strip().splitlines()[-1:]}"}
+    raw = json.loads(proc.stdout.strip().splitlines()[-1])
+    answers = [NOT_FOUND if a < 0 else a for a in raw["answers"]]
+    fer2013 = None
+    report_file = RESULTS_DIR / "report.json"
+    if report_file.is_file():  # its FER2013 accuracy, as `python -m bench` measured it
+        fer2013 = json.loads(report_file.read_text()).get("accuracy", {}).get("fer")
+    return {"status": "measured", "version": raw["version"], "fer2013_privatetest_accuracy": fer2013,
+            **brief(score_photos(labels, answers))}
+
+
+def run(data: Path, model: str, out_dir: Path, command: str, with_fer: bool = True) -> dict[str, Any]:
     photos = list_photos(data)
     labels = [p.label for p in photos]
     images = [load_image(p.path) for p in photos]
@@ -280,6 +314,8 @@ def run(data: Path, model: str, out_dir: Path, command: str) -> dict[str, Any]:
                            "fer2013_privatetest_accuracy": fer, **brief(score(clf, greys, found, framing))})
         log(f"{info.name} done")
     report["models"] = models
+    if with_fer:
+        report["fer_package"] = fer_package(photos, labels)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "photo_settings.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -324,6 +360,13 @@ def render_models_markdown(report: dict[str, Any]) -> str:
         fer = "–" if r["fer2013_privatetest_accuracy"] is None else _pct(r["fer2013_privatetest_accuracy"])
         lines.append(f"| {name} | {fer} | {r['setting']} | {r['faces_found']}/{r['photos']} | "
                      f"{_pct(r['accuracy'])} | {r['macro_f1']:.3f} |")
+    fer = report.get("fer_package") or {}
+    if fer.get("status") == "measured":
+        ref = "–" if fer["fer2013_privatetest_accuracy"] is None else _pct(fer["fer2013_privatetest_accuracy"])
+        lines.append(f"| `fer` {fer['version']} (its own Haar cascade and crop) | {ref} | its own | "
+                     f"{fer['faces_found']}/{fer['photos']} | {_pct(fer['accuracy'])} | {fer['macro_f1']:.3f} |")
+    elif fer:
+        lines.append(f"| `fer` package | – | {fer['status']} | – | – | – |")
     lines += ["", f"Old crop: {_framing_text(report['old'])}; fitted on FER2013 (`python -m bench.framing`): "
                   f"{_framing_text(report['fitted'])}; shipped default: {_framing_text(report['shipped_default'])}. "
                   f"Scale = crop side / longer box side, shift_y = crop centre below the box centre in box heights."]
@@ -354,7 +397,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 row.append(f"**{text}**" if (s, d) == (choice["scale"], choice["shift_y"]) else text)
             lines.append(f"| {s:.2f} | " + " | ".join(row) + " |")
         lines += ["", f"Best by accuracy averaged with grid neighbours (bold): scale {choice['scale']:.2f}, "
-                      f"shift_y {choice['shift_y']:+.2f} ({_pct(choice['neighbourhood_accuracy'])} around it)."]
+                      f"shift_y {choice['shift_y']:+.2f} ({_pct(choice['neighbourhood_accuracy'])} around it)."
+                  + (" The best single cell lies on the grid's edge: widen the grid." if choice.get("edge_best") else "")]
         cv = report.get("cross_validation", {}).get(str(align))
         if cv:
             lines[-1] += (f" Chosen the same way on {cv['folds'] - 1} of {cv['folds']} groups of people and scored on "
@@ -377,7 +421,43 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", f"#### {title}, {model} (shipped framing)", "", head]
         for name, r in report[key].items():
             lines.append(_row(name, r))
+    lines += ["", "#### What the numbers say about the shipped settings", ""] + [f"- {d}" for d in decisions(report)]
     return "\n".join(lines) + "\n"
+
+
+def _pp(a: float, b: float) -> str:
+    return f"{100.0 * (a - b):+.1f} points"
+
+
+def decisions(report: dict[str, Any]) -> list[str]:
+    """Each shipped setting against what was measured, in words computed from the numbers."""
+    shipped = report["shipped_default"]
+    out = []
+    choice = report["grid_choice"][str(shipped["align"])]
+    same = (round(shipped["scale"], 2), round(shipped["shift_y"], 2)) == (choice["scale"], choice["shift_y"])
+    ref = report["reference"]
+    cv = report.get("cross_validation", {}).get(str(shipped["align"]))
+    out.append(f"Framing: shipped {_framing_text(shipped)}, "
+               + ("the grid's choice" if same else f"NOT the grid's current choice ({choice['scale']:.2f} / "
+                                                  f"{choice['shift_y']:+.2f}): rerun and update fer_core/preprocessing.py")
+               + f"; {_pp(ref['shipped_default']['accuracy'], ref['old']['accuracy'])} over the old crop and "
+               f"{_pp(ref['shipped_default']['accuracy'], ref['fitted']['accuracy'])} over the FER2013 fit"
+               + (f"; held out by people: {_pct(cv['held_out_accuracy'])}" if cv else "") + ".")
+    rolls = {(r["roll"], r["align"]): r["accuracy"] for r in report["rolls"]}
+    for degrees in sorted({abs(r) for r, _ in rolls}):
+        keys = sorted({d for d in (-degrees, degrees) if (d, True) in rolls})
+        gain = np.mean([rolls[(d, True)] - rolls[(d, False)] for d in keys])
+        out.append(f"Eye levelling at {degrees} deg roll: {100.0 * gain:+.1f} points (mean over {', '.join(f'{d:+d}' for d in keys)})"
+                   + (" (shipped on)." if shipped["align"] and degrees == max(abs(r) for r, _ in rolls) else "."))
+    for key, app in (("contrast", next(iter(CONTRASTS))), ("grey", next(iter(GREYS))), ("aspect", "1.0")):
+        rows = report[key]
+        best = max(rows, key=lambda k: rows[k]["accuracy"])
+        photos = rows[app]["photos"]
+        diff = rows[best]["accuracy"] - rows[app]["accuracy"]
+        out.append(f"{key.capitalize()}: shipped '{app}'; best measured '{best}' "
+                   f"({_pp(rows[best]['accuracy'], rows[app]['accuracy'])}, {round(diff * photos)} of {photos} photos)."
+                   + WHY_KEPT.get(key, ""))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -385,12 +465,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="DIR/<emotion>/* photos")
     parser.add_argument("--model", default=TUNING_MODEL, help="the model the settings are tuned with")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--skip-fer", action="store_true", help="without the `fer` package on the same photos")
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite the .md files from OUT/photo_settings.json (no photo is read)")
     args = parser.parse_args(argv)
+    if args.render:
+        report = json.loads((args.out / "photo_settings.json").read_text())
+        (args.out / "photo_settings.md").write_text(render_markdown(report))
+        (args.out / "photos.md").write_text(render_models_markdown(report))
+        return 0
     extra = sys.argv[1:] if argv is None else list(argv)
     command = "python -m bench.photo_settings" + (" " + " ".join(extra) if extra else "")
     if args.data == DEFAULT_DATA:  # the README shows the command as run from the project root
         command = command.replace(str(DEFAULT_DATA), "../shared/data/expressions_dev")
-    run(args.data, args.model, args.out, command)
+    run(args.data, args.model, args.out, command, with_fer=not args.skip_fer)
     print((args.out / "photos.md").read_text())
     print((args.out / "photo_settings.md").read_text())
     return 0

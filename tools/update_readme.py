@@ -3,6 +3,9 @@
     <!-- BEGIN models --> ... <!-- END models -->          models/*/metrics.json
     <!-- BEGIN detectors --> ... <!-- END detectors -->    bench/results/detectors.md
     <!-- BEGIN bench --> ... <!-- END bench -->            bench/results/report.md
+    <!-- BEGIN photos --> ... <!-- END photos -->          bench/results/photos.md (python -m bench.photo_settings)
+    <!-- BEGIN framing --> ... <!-- END framing -->        bench/results/framing.md (python -m bench.framing)
+    <!-- BEGIN photo_settings --> ... <!-- END photo_settings -->   bench/results/photo_settings.md
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
 suite checks that README.md is up to date with those files."""
@@ -59,6 +62,9 @@ def sections() -> dict[str, str]:
         "models": models_table(),
         "detectors": _file_section(ROOT / "bench" / "results" / "detectors.md"),
         "bench": _file_section(ROOT / "bench" / "results" / "report.md"),
+        "photos": _file_section(ROOT / "bench" / "results" / "photos.md"),
+        "framing": _file_section(ROOT / "bench" / "results" / "framing.md"),
+        "photo_settings": _file_section(ROOT / "bench" / "results" / "photo_settings.md"),
     }
 
 

@@ -1,0 +1,55 @@
+"""The measurement behind the shipped crop: bench.framing recovers a known framing, and
+bench.photo_settings' choice rule prefers a plateau over a lucky cell. No FER2013, no photo set."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bench.framing import fit_one
+from bench.photo_settings import choose, cross_validate
+from fer_core.detection import create_detector
+from fer_core.preprocessing import Framing, crop_face, resize_face, to_grayscale
+
+
+@pytest.mark.parametrize("scale, shift_y", [(1.3, 0.0), (1.5, -0.1)])
+def test_fit_recovers_the_framing_a_48px_face_was_cut_with(astronaut: np.ndarray, scale: float, shift_y: float):
+    detector = create_detector()
+    face = detector.detect(astronaut)[0]
+    grey = to_grayscale(astronaut)
+    cut = resize_face(crop_face(grey, face.box, Framing(scale=scale, shift_y=shift_y, align=False)))
+    fit = fit_one(detector, cut, cv2.BORDER_REPLICATE)
+    assert fit is not None
+    # 48 px and 4x upscaling blur the face: the detector's box moves a little, not a lot
+    assert fit["scale"] == pytest.approx(scale, rel=0.12)
+    assert fit["shift_y"] == pytest.approx(shift_y, abs=0.06)
+    assert abs(fit["shift_x"]) < 0.06
+
+
+def test_choice_prefers_a_plateau_to_a_lucky_cell():
+    scales, shifts = [1.0, 1.1, 1.2, 1.3, 1.4], [-0.2, -0.1, 0.0, 0.1]
+    grid = [{"scale": s, "shift_y": d, "accuracy": 0.6} for s in scales for d in shifts]
+    for row in grid:
+        if row["scale"] in (1.1, 1.2, 1.3) and row["shift_y"] in (-0.1, 0.0):
+            row["accuracy"] = 0.7  # a broad good region
+        if (row["scale"], row["shift_y"]) == (1.4, 0.1):
+            row["accuracy"] = 0.9  # one lucky corner
+        if (row["scale"], row["shift_y"]) == (1.1, -0.2):
+            row["accuracy"] = 0.85  # one lucky cell next to the plateau
+    pick = choose(grid, scales, shifts)
+    assert (pick["scale"], pick["shift_y"]) == (1.2, -0.1)
+    assert pick["edge_best"] is True  # the best single cell is the corner: the grid should widen
+
+
+def test_cross_validation_scores_held_out_people_only():
+    labels = np.array([0, 1, 2, 3] * 5)
+    people = [str(i // 4) for i in range(20)]  # five people, four photos each
+    good = labels.copy()
+    bad = (labels + 1) % 7
+    scales, shifts = [0.9, 1.0, 1.1], [-0.1, 0.0, 0.1]
+    answers = {(s, d): bad for s in scales for d in shifts}
+    answers[(1.0, 0.0)] = good
+    result = cross_validate(answers, labels, people, scales, shifts, folds=5)
+    assert result["held_out_accuracy"] == 1.0 and result["people"] == 5
+    assert all(p == {"scale": 1.0, "shift_y": 0.0} for p in result["picks"])

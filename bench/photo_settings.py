@@ -131,22 +131,17 @@ def model_inputs(greys: Sequence[np.ndarray], found: Sequence[Found], framing: F
     return to_model_input(np.stack(faces)) if faces else np.zeros((0, 48, 48, 1), np.float32)
 
 
-def score(classifier: EmotionClassifier, greys: Sequence[np.ndarray], found: Sequence[Found], framing: Framing,
-          contrast: Callable[[np.ndarray], np.ndarray] = contrast_none) -> dict[str, Any]:
-    inputs = model_inputs(greys, found, framing, contrast)
-    probs = np.concatenate([classifier.predict(inputs[i:i + 256]) for i in range(0, len(inputs), 256)]) \
-        if len(inputs) else np.zeros((0, 7))
-    answers = iter(np.argmax(probs, axis=1))
-    predictions = [int(next(answers)) if f.detection is not None else NOT_FOUND for f in found]
-    return score_photos([f.label for f in found], predictions)
-
-
 def predictions(classifier: EmotionClassifier, greys: Sequence[np.ndarray], found: Sequence[Found],
-                framing: Framing) -> np.ndarray:
-    """Per-photo answers (EMOTIONS index or NOT_FOUND), kept in memory only (cross-validation)."""
-    inputs = model_inputs(greys, found, framing)
+                framing: Framing, contrast: Callable[[np.ndarray], np.ndarray] = contrast_none) -> np.ndarray:
+    """Per-photo answers (EMOTIONS index or NOT_FOUND); kept in memory only."""
+    inputs = model_inputs(greys, found, framing, contrast)
     answers = iter(np.argmax(classifier.predict(inputs), axis=1)) if len(inputs) else iter(())
     return np.array([int(next(answers)) if f.detection is not None else NOT_FOUND for f in found])
+
+
+def score(classifier: EmotionClassifier, greys: Sequence[np.ndarray], found: Sequence[Found], framing: Framing,
+          contrast: Callable[[np.ndarray], np.ndarray] = contrast_none) -> dict[str, Any]:
+    return score_photos([f.label for f in found], predictions(classifier, greys, found, framing, contrast))
 
 
 def person_of(path: Path) -> str | None:

@@ -19,7 +19,7 @@ from fer_core.labels import EMOTIONS
 from fer_core.training.data import DatasetError, class_weights, load_dataset, write_image_folder
 from tests.conftest import ROOT, run_cli, synthetic_faces
 
-ARCHS = ("baseline_cnn", "dcnn", "mini_xception", "vgg_bn", "mobilenet_v2")
+ARCHS = ("baseline_cnn", "dcnn", "mini_xception", "vgg_bn", "mobilenet_v2", "plain_vgg")
 
 
 @pytest.fixture(scope="module")

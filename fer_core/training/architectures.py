@@ -123,6 +123,27 @@ def vgg_bn(width: int = 32, **_: object) -> keras.Model:
     return keras.Model(inputs, _head(x, "emotion"), name="vgg_bn")
 
 
+@register("plain_vgg")
+def plain_vgg(width: int = 24, **_: object) -> keras.Model:
+    """GEMM-friendly plain 3x3 net sized for CPU training: one conv at 48x48, then pairs at 24,
+    12 and 6 (widths w, 2w, 4w, 8w), max-pools, a dense layer. Width 24 is about 52 MMAC and
+    1.1M parameters; every layer is a plain conv, the fastest kind to train on a CPU."""
+    inputs = keras.Input(INPUT_SHAPE, name="face")
+    x = inputs
+    for block, filters in enumerate((width, width * 2, width * 4, width * 8)):
+        for _ in range(1 if block == 0 else 2):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Flatten()(x)  # 3x3 spatial left: where a feature sits (eyes, mouth) matters
+    x = layers.Dense(256, use_bias=False, kernel_initializer="he_normal")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Dropout(0.2)(x)
+    return keras.Model(inputs, _head(x, "emotion"), name="plain_vgg")
+
+
 @register("mobilenet_v2")
 def mobilenet_v2(weights: str | None = None, alpha: float = 0.5, **_: object) -> keras.Model:
     """MobileNetV2 on faces upsampled to 96x96 (48x48 would leave a 2x2 map). From scratch by

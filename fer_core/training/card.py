@@ -32,8 +32,8 @@ FER2013 (grey 48x48 faces from web image search, 7 classes; Goodfellow et al., 2
 split from the file prefixes: Training for training, PublicTest for epoch/model selection,
 PrivateTest for the results above and nothing else. The faces are mostly frontal and young-adult,
 of uneven demographic balance, and the labels are noisy. Disgust is by far the rarest class (see
-the support column above); the loss weights classes by (n_max/n_c)^power (the recipe's
-`class_weight_power`) so it is not ignored.
+the support column above); the recipe's `class_weight_power` can weight the loss by
+(n_max/n_c)^power so it is not ignored (at the cost of overall accuracy).
 """
 
 
@@ -52,34 +52,58 @@ def _confusions(cm: list[list[int]], top: int = 4) -> list[str]:
             for i, j in (np.unravel_index(k, share.shape) for k in flat)]
 
 
+def _hours(cfg: dict[str, Any]) -> str:
+    hw = cfg.get("hardware", "unknown hardware")
+    hw = "; then ".join(dict.fromkeys(hw)) if isinstance(hw, list) else hw  # one entry per (resumed) session
+    return f"- Training time {cfg.get('train_seconds', 0) / 3600:.2f} hours on: {hw}."
+
+
+def _schedule_line(c: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+    if "schedule" in c:  # the first recipe (Adam, cosine, early stopping), kept for the models it trained
+        return [
+            f"- {c['optimizer']} at learning rate {c['lr']:g}, {c['schedule']} schedule, batch {c['batch_size']}, "
+            f"label smoothing {c['label_smoothing']:g}, weight decay {c['weight_decay']:g}, class-weight power "
+            f"{c['class_weight_power']:g}, augmentation strength {c['augment_strength']:g}, seed {c['seed']}.",
+            f"- Ran {cfg.get('epochs_run', '?')} of {c['epochs']} planned epochs (the first recipe: a GPU schedule "
+            f"cut short to fit a CPU session, so it never annealed as planned).",
+        ]
+    budget = f"a {c['minutes']:g}-minute budget" if c.get("minutes") else f"{c['epochs']} epochs"
+    ema = f"EMA of the weights (momentum {c['ema']:g}, BatchNorm re-estimated)" if c.get("ema") else "no EMA"
+    return [
+        f"- {c['optimizer']} (Nesterov momentum 0.9 for sgd), peak learning rate {c['lr']:g}: linear warm-up over "
+        f"{c['warmup']:.0%} of the steps, then linear decay to zero; batch {c['batch_size']}, label smoothing "
+        f"{c['label_smoothing']:g}, decoupled weight decay {c['weight_decay']:g}, class-weight power "
+        f"{c['class_weight_power']:g}, augmentation strength {c['augment_strength']:g} (flip, rotation, scale, "
+        f"shift, brightness/contrast, random erasing), {ema}, seed {c['seed']}.",
+        f"- {budget}: {cfg.get('epochs_run', '?')} of {cfg.get('total_epochs', '?')} epochs run, the schedule "
+        f"annealed to zero. The shipped weights are the {cfg.get('best_weights', 'raw')} weights of epoch "
+        f"{cfg.get('best_epoch', '?')}, the best on PublicTest.",
+    ]
+
+
 def _recipe(info: ModelInfo, cfg: dict[str, Any] | None) -> str:
     if info.is_ensemble:
         return "## Recipe\nThe mean of the probabilities of: " + ", ".join(info.members) + " (see their cards).\n"
     if not cfg:
         return "## Recipe\nNo train_config.json shipped with this model.\n"
     c = cfg["config"]
-    minutes = cfg.get("train_seconds", 0) / 60
+    commands = [cmd for cmd in cfg.get("commands", [cfg.get("command")]) if cmd] or ["(not recorded)"]
     lines = [
         "## Recipe",
         f"- Architecture `{c['arch']}`" + (f" (width {c['width']})" if c.get("width") else "")
         + f", {cfg.get('parameters', '?'):,} parameters.",
-        f"- {c['optimizer']} at learning rate {c['lr']:g}, {c['schedule']} schedule, batch {c['batch_size']}, "
-        f"label smoothing {c['label_smoothing']:g}, weight decay {c['weight_decay']:g}, class-weight power "
-        f"{c['class_weight_power']:g}, augmentation strength {c['augment_strength']:g}, seed {c['seed']}.",
-        f"- Ran {cfg.get('epochs_run', '?')} of {c['epochs']} planned epochs"
-        + (f" (stopped by the {c['max_minutes']:g}-minute budget)" if cfg.get("stopped_by") == "time budget" else "")
-        + f"; best PublicTest accuracy {_pct(cfg.get('best_val_accuracy', float('nan')))} at epoch "
-        f"{cfg.get('best_epoch', '?')}, which is the shipped checkpoint.",
-        f"- Training time {minutes:.1f} minutes on: {cfg.get('hardware', 'unknown hardware')}.",
-        *([f"- The epoch count was cut to fit a CPU-only session (`tools/train_cpu_zoo.sh`); the default "
-           f"recipe is 60 epochs with early stopping (patience 15), which this run did not have the compute for."]
-          if c["epochs"] < 60 and "GPU present: False" in cfg.get("hardware", "") else []),
+        *_schedule_line(c, cfg),
+        f"- Best PublicTest accuracy {_pct(cfg.get('best_val_accuracy', float('nan')))} at epoch "
+        f"{cfg.get('best_epoch', '?')}"
+        + (f" ({_pct(cfg['best_val_accuracy_flip_tta'])} with flip TTA)" if "best_val_accuracy_flip_tta" in cfg
+           else "") + ".",
+        _hours(cfg),
         f"- Data: {cfg['dataset']['train_images']:,} training and {cfg['dataset']['val_images']:,} "
         f"validation images ({cfg['dataset']['split_note']}).",
         "",
-        "Exact command:",
+        "Exact command" + ("s (the run was resumed)" if len(commands) > 1 else "") + ":",
         "```",
-        cfg.get("command") or "(not recorded)",
+        *commands,
         "```",
     ]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,9 @@ setting re-crops the same detections and classifies them (fer_core.photo_eval sc
    (bench/results/framing.json), eyes levelled or not;
 2. alignment: the photos as they are and rolled by +-15 / +-30 degrees (re-detected);
 3. contrast (none, histogram equalisation, CLAHE), grey conversion and crop aspect ratio;
-4. every shipped model with the old crop, the fitted crop and the shipped default, and the
+4. the other detectors: each one's box related to the default's on the same faces, the crop
+   carried over to it, and both crops scored;
+5. every shipped model with the old crop, the fitted crop and the shipped default, and the
    `fer` package (its own detector and crop) on the same photos where it is installed.
 
 Writes bench/results/photo_settings.json, photos.md (every model) and photo_settings.md (the
@@ -37,16 +39,24 @@ from typing import Any
 import cv2
 import numpy as np
 
-from bench.detectors import machine_description
+from bench.detectors import iou, machine_description
 from bench.framing import box_per_eyes
 from fer_core.classifier import EmotionClassifier
-from fer_core.detection import DEFAULT_DETECTOR, create_detector
+from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES, create_detector
 from fer_core.image_io import load_image
 from fer_core.labels import EMOTIONS
 from fer_core.model_zoo import default_model_name, list_models, load_model
 from fer_core.photo_eval import NOT_FOUND, dataset_name, largest, list_photos, score_photos
 from fer_core.pipeline import FaceAnalyzer
-from fer_core.preprocessing import DEFAULT_FRAMING, Framing, crop_face, resize_face, to_grayscale, to_model_input
+from fer_core.preprocessing import (
+    DEFAULT_FRAMING,
+    Framing,
+    crop_face,
+    framing_for,
+    resize_face,
+    to_grayscale,
+    to_model_input,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -177,6 +187,31 @@ def detect_all(analyzer: FaceAnalyzer, images: Sequence[np.ndarray], labels: Seq
     return [Found(label, largest(analyzer.detect(image))) for image, label in zip(images, labels)]
 
 
+def box_mapping(reference: Sequence[Found], other: Sequence[Found], min_iou: float = 0.3) -> dict[str, Any] | None:
+    """How another detector's box relates to the default detector's on the same faces (medians):
+    side_ratio = default box side / other box side; dx, dy = (default centre - other centre) in
+    the other box's width / height."""
+    rows = []
+    for a, b in zip(reference, other):
+        if a.detection is None or b.detection is None or iou(a.detection.box, b.detection.box) < min_iou:
+            continue
+        (ax, ay, aw, ah), (bx, by, bw, bh) = a.detection.box, b.detection.box
+        rows.append((max(aw, ah) / max(bw, bh), (ax + aw / 2 - bx - bw / 2) / bw, (ay + ah / 2 - by - bh / 2) / bh))
+    if not rows:
+        return None
+    r, dx, dy = np.median(np.asarray(rows), axis=0)
+    return {"matched": len(rows), "side_ratio": round(float(r), 3), "dx": round(float(dx), 3),
+            "dy": round(float(dy), 3)}
+
+
+def mapped_framing(base: Framing, mapping: dict[str, Any]) -> Framing:
+    """`base` (made for the default detector's boxes) expressed in another detector's boxes, so
+    the crop lands on the same part of the face."""
+    r = mapping["side_ratio"]
+    return replace(base, scale=round(base.scale * r, 2), shift_x=round(mapping["dx"] + base.shift_x * r, 2),
+                   shift_y=round(mapping["dy"] + base.shift_y * r, 2))
+
+
 def fitted_framing(path: Path) -> Framing:
     fit = json.loads(path.read_text())["fit"]
     return Framing(scale=fit["scale"], shift_x=fit["shift_x"], shift_y=fit["shift_y"], align=False)
@@ -296,7 +331,23 @@ def run(data: Path, model: str, out_dir: Path, command: str, with_fer: bool = Tr
     report["aspect"] = {str(a): brief(score(classifier, greys, found, replace(base, aspect=a))) for a in ASPECTS}
     log("preprocessing done")
 
-    # 4. every shipped model, three crops
+    # 4. the other detectors: their boxes mapped onto the default's, the crop carried over
+    report["detectors"] = {}
+    for name in DETECTOR_NAMES:
+        if name == DEFAULT_DETECTOR:
+            continue
+        other = detect_all(FaceAnalyzer(create_detector(name), classifier), images, labels)
+        mapping = box_mapping(found, other)
+        row: dict[str, Any] = {"mapping": mapping, "shipped": asdict(framing_for(name)),
+                               "with_default_crop": brief(score(classifier, greys, other, DEFAULT_FRAMING))}
+        if mapping:
+            derived = mapped_framing(DEFAULT_FRAMING, mapping)
+            row["derived"] = asdict(derived)
+            row["with_derived_crop"] = brief(score(classifier, greys, other, derived))
+        report["detectors"][name] = row
+        log(f"{name} done")
+
+    # 5. every shipped model, three crops
     settings = {"old crop (margin 0.15, centred)": OLD_FRAMING, "fitted crop (bench.framing)": fit,
                 "shipped default": DEFAULT_FRAMING}
     default = default_model_name()
@@ -327,8 +378,10 @@ def _pct(x: float) -> str:
 
 
 def _framing_text(f: dict[str, Any]) -> str:
-    return (f"scale {f['scale']:.2f}, shift_y {f['shift_y']:+.2f}" + (f", shift_x {f['shift_x']:+.2f}" if f["shift_x"] else "")
-            + (", eyes levelled" if f["align"] else "") + (f", aspect {f['aspect']:.2f}" if f.get("aspect", 1) != 1 else ""))
+    return (f"scale {f['scale']:.2f}, shift_y {f['shift_y']:+.2f}"
+            + (f", shift_x {f['shift_x']:+.2f}" if f["shift_x"] else "")
+            + (", eyes levelled" if f["align"] else "")
+            + (f", aspect {f['aspect']:.2f}" if f.get("aspect", 1) != 1 else ""))
 
 
 def _row(name: str, r: dict[str, Any]) -> str:
@@ -393,12 +446,14 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines.append(f"| {s:.2f} | " + " | ".join(row) + " |")
         lines += ["", f"Best by accuracy averaged with grid neighbours (bold): scale {choice['scale']:.2f}, "
                       f"shift_y {choice['shift_y']:+.2f} ({_pct(choice['neighbourhood_accuracy'])} around it)."
-                  + (" The best single cell lies on the grid's edge: widen the grid." if choice.get("edge_best") else "")]
+                  + (" The best single cell lies on the grid's edge: widen the grid."
+                     if choice.get("edge_best") else "")]
         cv = report.get("cross_validation", {}).get(str(align))
         if cv:
             lines[-1] += (f" Chosen the same way on {cv['folds'] - 1} of {cv['folds']} groups of people and scored on "
                           f"the held-out people ({cv['people']} people in all): {_pct(cv['held_out_accuracy'])} "
-                          f"(picks: " + ", ".join(f"{p['scale']:.2f} / {p['shift_y']:+.2f}" for p in cv["picks"]) + ").")
+                          "(picks: " + ", ".join(f"{p['scale']:.2f} / {p['shift_y']:+.2f}" for p in cv["picks"])
+                          + ").")
         lines.append("")
 
     lines += [f"#### Reference crops, {model}", "", head]
@@ -412,10 +467,29 @@ def render_markdown(report: dict[str, Any]) -> str:
         on = next(r for r in report["rolls"] if r["roll"] == roll and r["align"])
         lines.append(f"| {roll:+d} deg | {off['faces_found']}/{off['photos']} | {_pct(off['accuracy'])} | "
                      f"{_pct(on['accuracy'])} | {off['macro_f1']:.3f} / {on['macro_f1']:.3f} |")
-    for title, key in (("Contrast", "contrast"), ("Grey conversion", "grey"), ("Crop aspect ratio (width / height)", "aspect")):
+    for title, key in (("Contrast", "contrast"), ("Grey conversion", "grey"),
+                       ("Crop aspect ratio (width / height)", "aspect")):
         lines += ["", f"#### {title}, {model} (shipped framing)", "", head]
         for name, r in report[key].items():
             lines.append(_row(name, r))
+    if report.get("detectors"):
+        lines += ["", f"#### Other detectors, {model}: their boxes mapped onto `{report['detector']}`'s on the same "
+                      "photos", "",
+                  "| detector | faces found | its box side / default box side | its box centre - default box "
+                  "centre, x, y (its box units, + = right, lower) | "
+                  "accuracy, default crop | crop carried over | accuracy with it | shipped for it |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for name, row in report["detectors"].items():
+            m, base = row["mapping"], row["with_default_crop"]
+            if not m:
+                lines.append(f"| {name} | {base['faces_found']}/{base['photos']} | – | – | "
+                             f"{_pct(base['accuracy'])} "
+                             f"| – | – | {_framing_text(row['shipped'])} |")
+                continue
+            lines.append(f"| {name} | {base['faces_found']}/{base['photos']} | {1 / m['side_ratio']:.2f} | "
+                         f"{-m['dx']:+.2f}, {-m['dy']:+.2f} | {_pct(base['accuracy'])} | "
+                         f"{_framing_text(row['derived'])} "
+                         f"| {_pct(row['with_derived_crop']['accuracy'])} | {_framing_text(row['shipped'])} |")
     lines += ["", "#### What the numbers say about the shipped settings", ""] + [f"- {d}" for d in decisions(report)]
     return "\n".join(lines) + "\n"
 
@@ -433,8 +507,9 @@ def decisions(report: dict[str, Any]) -> list[str]:
     ref = report["reference"]
     cv = report.get("cross_validation", {}).get(str(shipped["align"]))
     out.append(f"Framing: shipped {_framing_text(shipped)}, "
-               + ("the grid's choice" if same else f"NOT the grid's current choice ({choice['scale']:.2f} / "
-                                                  f"{choice['shift_y']:+.2f}): rerun and update fer_core/preprocessing.py")
+               + ("the grid's choice" if same else
+                  f"NOT the grid's current choice ({choice['scale']:.2f} / {choice['shift_y']:+.2f}): "
+                  "update fer_core/preprocessing.py and rerun")
                + f"; {_pp(ref['shipped_default']['accuracy'], ref['old']['accuracy'])} over the old crop and "
                f"{_pp(ref['shipped_default']['accuracy'], ref['fitted']['accuracy'])} over the FER2013 fit"
                + (f"; held out by people: {_pct(cv['held_out_accuracy'])}" if cv else "") + ".")
@@ -442,7 +517,8 @@ def decisions(report: dict[str, Any]) -> list[str]:
     for degrees in sorted({abs(r) for r, _ in rolls}):
         keys = sorted({d for d in (-degrees, degrees) if (d, True) in rolls})
         gain = np.mean([rolls[(d, True)] - rolls[(d, False)] for d in keys])
-        out.append(f"Eye levelling at {degrees} deg roll: {100.0 * gain:+.1f} points (mean over {', '.join(f'{d:+d}' for d in keys)})"
+        over = ", ".join(f"{d:+d}" for d in keys)
+        out.append(f"Eye levelling at {degrees} deg roll: {100.0 * gain:+.1f} points (mean over {over})"
                    + (" (shipped on)." if shipped["align"] and degrees == max(abs(r) for r, _ in rolls) else "."))
     for key, app in (("contrast", next(iter(CONTRASTS))), ("grey", next(iter(GREYS))), ("aspect", "1.0")):
         rows = report[key]
@@ -452,6 +528,17 @@ def decisions(report: dict[str, Any]) -> list[str]:
         out.append(f"{key.capitalize()}: shipped '{app}'; best measured '{best}' "
                    f"({_pp(rows[best]['accuracy'], rows[app]['accuracy'])}, {round(diff * photos)} of {photos} photos)."
                    + WHY_KEPT.get(key, ""))
+    for name, row in report.get("detectors", {}).items():
+        if "derived" not in row:
+            continue
+        d, shipped_d = row["derived"], row["shipped"]
+        close = abs(d["scale"] - shipped_d["scale"]) <= 0.03 and abs(d["shift_y"] - shipped_d["shift_y"]) <= 0.03
+        gain = row["with_derived_crop"]["accuracy"] - row["with_default_crop"]["accuracy"]
+        out.append(f"{name}: shipped crop {_framing_text(shipped_d)}; "
+                   + ("matches the carried-over crop" if close else "the carried-over crop differs")
+                   + f" ({_pp(row['with_derived_crop']['accuracy'], row['with_default_crop']['accuracy'])} "
+                     f"with it than with the default's crop"
+                     f"{'' if gain > 0 or close else '; the default crop is kept'}).")
     return out
 
 

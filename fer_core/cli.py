@@ -218,7 +218,8 @@ def _add_default(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_predict, _add_train, _add_evaluate, _add_evaluate_photos, _add_export, _add_ensemble, _add_card, _add_default):
+    for add in (_add_predict, _add_train, _add_evaluate, _add_evaluate_photos, _add_export, _add_ensemble, _add_card,
+                _add_default):
         add(sub)
     return parser
 

@@ -19,7 +19,7 @@ from fer_core.classifier import EmotionClassifier
 from fer_core.detection.base import Detection, FaceDetector
 from fer_core.image_io import downscale_for_detection, scale_box
 from fer_core.labels import EMOTIONS
-from fer_core.preprocessing import DEFAULT_FRAMING, Box, Framing, crop_face, to_grayscale, to_model_input
+from fer_core.preprocessing import Box, Framing, crop_face, framing_for, to_grayscale, to_model_input
 from fer_core.tracking import IoUTracker
 
 MAX_DETECT_SIDE = 1280  # detectors see at most this many pixels on the longer side
@@ -71,13 +71,14 @@ class FaceAnalyzer:
         detector: FaceDetector,
         classifier: EmotionClassifier,
         *,
-        framing: Framing = DEFAULT_FRAMING,
+        framing: Framing | None = None,
         max_detect_side: int = MAX_DETECT_SIDE,
         max_faces: int = MAX_FACES,
     ) -> None:
         self.detector = detector
         self.classifier = classifier
-        self.framing = framing
+        # the crop follows the detector's box convention unless the caller fixes one
+        self.framing = framing or framing_for(getattr(detector, "name", ""))
         self.max_detect_side = max_detect_side
         self.max_faces = max_faces
 

@@ -49,6 +49,20 @@ class Framing:
 
 DEFAULT_FRAMING = Framing()
 
+# Detectors draw boxes differently: Haar's box is larger and sits higher than BlazeFace's on the same
+# face, so the same crop needs other numbers. bench.photo_settings maps each detector's box onto
+# BlazeFace's on the same photos and carries the crop over (its "Other detectors" table); the
+# BlazeFace variants' boxes agree with the default's, so they share it. Haar gives no landmarks,
+# so nothing to level.
+DETECTOR_FRAMINGS: dict[str, Framing] = {
+    "haar": Framing(scale=0.85, shift_x=0.0, shift_y=0.03, align=False),
+}
+
+
+def framing_for(detector: str) -> Framing:
+    """The crop for boxes of the detector named `detector` (the default for any other name)."""
+    return DETECTOR_FRAMINGS.get(detector, DEFAULT_FRAMING)
+
 
 @dataclass(frozen=True)
 class CropRegion:

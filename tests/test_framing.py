@@ -117,3 +117,24 @@ def test_every_pipeline_path_uses_the_default_framing(astronaut: np.ndarray):
                                     face.landmarks), (48, 48), interpolation=cv2.INTER_AREA)
     np.testing.assert_allclose(seen[0][0, :, :, 0], expected / 255.0, atol=1e-6)
     assert isinstance(face, Detection)
+
+
+def test_the_crop_follows_the_detector(monkeypatch: pytest.MonkeyPatch):
+    from fer_core import preprocessing
+
+    special = Framing(scale=1.05, shift_y=0.02, align=False)
+    monkeypatch.setitem(preprocessing.DETECTOR_FRAMINGS, "haar", special)
+
+    class Named:
+        min_score = 0.0
+
+        def __init__(self, name):
+            self.name = name
+
+        def detect(self, image):
+            return []
+
+    assert FaceAnalyzer(Named("haar"), None).framing == special
+    assert FaceAnalyzer(Named("blazeface"), None).framing == DEFAULT_FRAMING
+    fixed = Framing(scale=2.0)
+    assert FaceAnalyzer(Named("haar"), None, framing=fixed).framing == fixed  # an explicit crop wins

@@ -53,3 +53,20 @@ def test_cross_validation_scores_held_out_people_only():
     result = cross_validate(answers, labels, people, scales, shifts, folds=5)
     assert result["held_out_accuracy"] == 1.0 and result["people"] == 5
     assert all(p == {"scale": 1.0, "shift_y": 0.0} for p in result["picks"])
+
+
+def test_a_crop_carried_to_another_detector_lands_on_the_same_pixels():
+    from bench.photo_settings import Found, box_mapping, mapped_framing
+    from fer_core.detection.base import Detection
+    from fer_core.preprocessing import crop_region
+
+    # the other detector's box is 25% larger and sits 10% of its height lower on every face
+    reference = [Found(0, Detection((100 + i, 100, 80, 80), 0.9)) for i in range(5)]
+    other = [Found(0, Detection((90 + i, 100, 100, 100), 0.9)) for i in range(5)] + [Found(0, None)]
+    mapping = box_mapping(reference + [Found(0, None)], other)
+    assert mapping == {"matched": 5, "side_ratio": 0.8, "dx": 0.0, "dy": -0.1}
+    base = Framing(scale=0.9, shift_y=-0.1, align=False)
+    carried = mapped_framing(base, mapping)
+    a = crop_region(reference[0].detection.box, base)
+    b = crop_region(other[0].detection.box, carried)
+    assert (b.cx, b.cy, b.width) == pytest.approx((a.cx, a.cy, a.width), abs=0.6)

@@ -1,7 +1,7 @@
 """Where FER2013's 48x48 frame sits relative to a detector's face box (no classifier involved).
 
     python -m bench.framing                      # 3000 Training faces, default detector
-    python -m bench.framing --faces 500 --detector blazeface-full
+    python -m bench.framing --faces 500 --detector blazeface-full --compare haar blazeface-short
 
 FER2013 faces were cut by the dataset's own face finder; we never saw its boxes. So each
 Training face is put back into a bigger frame (upscaled 4x to 192 px, then a border of
@@ -13,7 +13,8 @@ and the detected box is compared with the original 48x48 frame:
     shift_y = (frame centre y - box centre y) / box height   (+: the frame sits lower)
 
 Their medians are the box -> crop mapping that reproduces the training framing
-(`fer_core.preprocessing.Framing`). Writes bench/results/framing.json and framing.md (the README
+(`fer_core.preprocessing.Framing`). `--compare` measures other detectors on the same faces (by
+default Haar: how close is its box to the frame FER2013's own face finder cut?). Writes bench/results/framing.json and framing.md (the README
 section); nothing else: no image or crop is written. Faces are read from
 ../shared/data/fer2013/train (FER_BENCH_FER2013 for another copy).
 """
@@ -117,9 +118,11 @@ def summarise(values: Sequence[float]) -> dict[str, float]:
             "p10": round(float(p[0]), 4), "p90": round(float(p[4]), 4), "n": int(len(v))}
 
 
-def measure(detector: FaceDetector, faces: Sequence[np.ndarray]) -> dict[str, Any]:
+def measure(detector: FaceDetector, faces: Sequence[np.ndarray], borders: Sequence[str] = tuple(BORDERS)
+            ) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    for border_name, border in BORDERS.items():
+    for border_name in borders:
+        border = BORDERS[border_name]
         fits = [f for f in (fit_one(detector, face, border) for face in faces) if f is not None]
         result[border_name] = {
             "faces": len(faces),
@@ -160,6 +163,14 @@ def render_markdown(report: dict[str, Any]) -> str:
     for q in QUANTITIES:
         digits = 1 if q == "roll" else 2 if q == "box_per_eyes" else 3
         lines.append(f"| {LABELS[q]} | " + " | ".join(_cell(report["borders"][b][q], digits) for b in borders) + " |")
+    others = report.get("others") or {}
+    if others:
+        lines += ["", "The same faces (replicated border) under the other detectors, for comparison; a box that "
+                      "matches the 48x48 frame has scale 1 and no shift:", "",
+                  "| detector | faces found | scale | shift_x | shift_y |", "| --- | --- | --- | --- | --- |"]
+        for name, r in others.items():
+            lines.append(f"| {name} | {r['found']}/{r['faces']} | {_cell(r['scale'], 3)} | {_cell(r['shift_x'], 3)} | "
+                         f"{_cell(r['shift_y'], 3)} |")
     fit = report["fit"]
     lines += ["", f"Fitted mapping (medians, {fit['border']} border): scale **{fit['scale']:.2f}**, "
                   f"shift_x **{fit['shift_x']:+.2f}**, shift_y **{fit['shift_y']:+.2f}**. The old default "
@@ -168,7 +179,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def run(detector_name: str, count: int, seed: int, out_dir: Path, root: Path | None = None,
-        command: str = "python -m bench.framing") -> dict[str, Any]:
+        command: str = "python -m bench.framing", compare: Sequence[str] = ()) -> dict[str, Any]:
     faces = sample_training_faces(root or fer2013_root(), count, seed)
     detector = create_detector(detector_name)
     report: dict[str, Any] = {
@@ -181,6 +192,8 @@ def run(detector_name: str, count: int, seed: int, out_dir: Path, root: Path | N
         "upscale": UPSCALE,
         "borders": measure(detector, faces),
     }
+    report["others"] = {name: measure(create_detector(name), faces, ("replicate",))["replicate"]
+                        for name in compare if name != detector_name}
     main_border = "replicate"
     b = report["borders"][main_border]
     report["fit"] = {"border": main_border, **{q: round(b[q]["median"], 2) for q in ("scale", "shift_x", "shift_y")}}
@@ -194,12 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--faces", type=int, default=3000, help="FER2013 Training faces to place back in context")
     parser.add_argument("--detector", default=DEFAULT_DETECTOR, choices=DETECTOR_NAMES)
+    parser.add_argument("--compare", nargs="*", default=["haar"], choices=DETECTOR_NAMES,
+                        help="other detectors measured on the same faces, for comparison (default: haar)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     command = "python -m bench.framing" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(
         sys.argv[1:] if argv is None else argv))
-    run(args.detector, args.faces, args.seed, args.out, command=command)
+    run(args.detector, args.faces, args.seed, args.out, command=command, compare=args.compare)
     print((args.out / "framing.md").read_text())
     return 0
 

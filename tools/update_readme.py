@@ -6,6 +6,7 @@
     <!-- BEGIN photos --> ... <!-- END photos -->          bench/results/photos.md (python -m bench.photo_settings)
     <!-- BEGIN framing --> ... <!-- END framing -->        bench/results/framing.md (python -m bench.framing)
     <!-- BEGIN photo_settings --> ... <!-- END photo_settings -->   bench/results/photo_settings.md
+    <!-- BEGIN train_speed --> ... <!-- END train_speed -->         bench/results/train_speed.md
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
 suite checks that README.md is up to date with those files."""
@@ -65,6 +66,7 @@ def sections() -> dict[str, str]:
         "photos": _file_section(ROOT / "bench" / "results" / "photos.md"),
         "framing": _file_section(ROOT / "bench" / "results" / "framing.md"),
         "photo_settings": _file_section(ROOT / "bench" / "results" / "photo_settings.md"),
+        "train_speed": _file_section(ROOT / "bench" / "results" / "train_speed.md"),
     }
 
 

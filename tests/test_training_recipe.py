@@ -117,3 +117,33 @@ def test_a_minutes_budget_sizes_the_run_and_anneals_to_zero(tmp_path, synthetic_
     summary = json.loads((run / "train_config.json").read_text())
     assert summary["commands"][0].startswith("python -m fer_core train --arch plain_vgg")
     assert 0.0 <= summary["best_val_accuracy_flip_tta"] <= 1.0
+
+
+def test_teacher_targets_mix_labels_with_softened_probabilities():
+    from fer_core.training.train import Teacher
+
+    class Fixed:
+        def predict(self, faces):
+            return np.tile([0.7, 0.1, 0.1, 0.05, 0.05, 0.0, 0.0], (len(faces), 1))
+
+    teacher = Teacher.__new__(Teacher)
+    teacher.model, teacher.weight, teacher.temperature = Fixed(), 0.5, 1.0
+    onehot = np.eye(7, dtype=np.float32)[[3, 0]]
+    mixed = teacher.targets(np.zeros((2, 48, 48, 1), np.float32), onehot)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(mixed[0, 3], 0.5 + 0.5 * 0.05, atol=1e-5)
+    teacher.temperature = 4.0  # a higher temperature flattens the teacher's distribution
+    flat = teacher.targets(np.zeros((2, 48, 48, 1), np.float32), onehot)
+    assert flat[1, 0] < mixed[1, 0] and flat[1, 5] > mixed[1, 5]
+
+
+def test_distillation_from_a_shipped_model_trains(tmp_path, synthetic_data, tiny_models_dir):
+    run = tmp_path / "student"
+    done = run_cli("train", "--arch", "plain_vgg", "--width", "4", "--data", str(synthetic_data), "--out", str(run),
+                   "--epochs", "1", "--batch-size", "16", "--teacher", "tiny", "--teacher-weight", "0.7",
+                   env={"FER_MODELS_DIR": str(tiny_models_dir)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((run / "train_config.json").read_text())["config"]["teacher"] == "tiny"
+    bad = run_cli("train", "--arch", "plain_vgg", "--data", str(synthetic_data), "--out", str(tmp_path / "x"),
+                  "--epochs", "1", "--teacher", "no_such_model", env={"FER_MODELS_DIR": str(tiny_models_dir)})
+    assert bad.returncode == 1 and "unknown model 'no_such_model'" in bad.stderr

@@ -75,6 +75,9 @@ def _schedule_line(c: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
         f"{c['label_smoothing']:g}, decoupled weight decay {c['weight_decay']:g}, class-weight power "
         f"{c['class_weight_power']:g}, augmentation strength {c['augment_strength']:g} (flip, rotation, scale, "
         f"shift, brightness/contrast, random erasing), {ema}, seed {c['seed']}.",
+        *([f"- Distilled from `{c['teacher']}`: targets are {1 - c['teacher_weight']:.0%} labels and "
+           f"{c['teacher_weight']:.0%} the teacher's probabilities at temperature {c['teacher_temperature']:g}."]
+          if c.get("teacher") else []),
         f"- {budget}: {cfg.get('epochs_run', '?')} of {cfg.get('total_epochs', '?')} epochs run, the schedule "
         f"annealed to zero. The shipped weights are the {cfg.get('best_weights', 'raw')} weights of epoch "
         f"{cfg.get('best_epoch', '?')}, the best on PublicTest.",

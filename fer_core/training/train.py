@@ -54,6 +54,9 @@ class TrainConfig:
     seed: int = 0
     width: int = 0  # architecture width knob (0: the architecture's default)
     weights: str = ""  # mobilenet_v2 only: "imagenet" to start from ImageNet weights
+    teacher: str = ""  # distillation: shipped model(s), comma-separated (an ensemble averages them)
+    teacher_weight: float = 0.5  # share of the teacher's softened probabilities in the targets
+    teacher_temperature: float = 2.0
     resume: bool = False
     limit: int = 0  # train on a random N-image subset (smoke tests)
 
@@ -101,13 +104,35 @@ def _optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose sgd or adamw")
 
 
+class Teacher:
+    """Distillation targets: the labels mixed with a shipped model's (or ensemble's) softened
+    probabilities on the very faces the student sees, augmentation included (Hinton et al. 2015).
+    It runs LiteRT on the feed's background thread, so it costs time but no step of the student."""
+
+    def __init__(self, names: str, weight: float, temperature: float) -> None:
+        from fer_core.classifier import EnsembleClassifier
+        from fer_core.model_zoo import load_model
+
+        members = [load_model(n.strip()) for n in names.split(",") if n.strip()]
+        self.model = members[0] if len(members) == 1 else EnsembleClassifier(members, name=names)
+        self.weight, self.temperature = weight, temperature
+
+    def targets(self, faces: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+        probs = np.concatenate([self.model.predict(faces[i:i + 1024]) for i in range(0, len(faces), 1024)])
+        soft = np.exp(np.log(np.clip(probs, 1e-7, 1.0)) / self.temperature)
+        soft /= soft.sum(axis=1, keepdims=True)
+        return ((1.0 - self.weight) * onehot + self.weight * soft).astype(np.float32)
+
+
 class EpochFeed(keras.utils.PyDataset):
     """Batches of one augmented epoch; the next epoch is prepared on a background thread."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, batch_size: int, augment: AugmentConfig,
-                 seed: int, first_epoch: int, label_weights: np.ndarray | None = None) -> None:
+                 seed: int, first_epoch: int, label_weights: np.ndarray | None = None,
+                 teacher: Teacher | None = None) -> None:
         super().__init__()
         self.images, self.batch_size, self.augment, self.seed = images, batch_size, augment, seed
+        self.teacher = teacher
         self.targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
         self.sample_weights = None if label_weights is None else label_weights[labels].astype(np.float32)
         self.epoch = first_epoch
@@ -119,9 +144,10 @@ class EpochFeed(keras.utils.PyDataset):
         rng = np.random.default_rng([self.seed, epoch])  # the same epoch after a resume
         order = rng.permutation(len(self.images))
         x = augment_batch(self.images[order], rng, self.augment)
+        targets = self.targets[order] if self.teacher is None else self.teacher.targets(x, self.targets[order])
         if self.sample_weights is None:
-            return x, self.targets[order]
-        return x, self.targets[order], self.sample_weights[order]
+            return x, targets
+        return x, targets, self.sample_weights[order]
 
     def __len__(self) -> int:
         return math.ceil(len(self.images) / self.batch_size)
@@ -298,8 +324,9 @@ def train(cfg: TrainConfig, dataset: FerDataset | None = None, command: str | No
     if cfg.class_weight_power:
         cw = class_weights(labels, cfg.class_weight_power)
         weights = np.array([cw[i] for i in range(NUM_CLASSES)])
+    teacher = Teacher(cfg.teacher, cfg.teacher_weight, cfg.teacher_temperature) if cfg.teacher else None
     feed = EpochFeed(images, labels, cfg.batch_size, AugmentConfig().scaled(cfg.augment_strength), cfg.seed,
-                     first_epoch, weights)
+                     first_epoch, weights, teacher)
     bn_pick = np.random.default_rng(cfg.seed).permutation(len(images))[:2048]
     recipe = _Recipe(cfg, out, state, steps, len(images), x_val, y_val, to_model_input(images[bn_pick]))
     started = time.time()

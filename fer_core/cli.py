@@ -11,7 +11,8 @@ from dataclasses import fields
 
 
 def _train(args: argparse.Namespace) -> int:
-    from fer_core.training.train import TrainConfig, train
+    from fer_core.training.config import TrainConfig
+    from fer_core.training.train import train
 
     names = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
@@ -22,11 +23,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
-    from fer_core.training.architectures import ARCHITECTURES
-    from fer_core.training.train import TrainConfig
+    from fer_core.training.config import ARCHITECTURE_NAMES, TrainConfig
 
     p = sub.add_parser("train", help="train an architecture on FER2013-style data")
-    p.add_argument("--arch", required=True, choices=sorted(ARCHITECTURES))
+    p.add_argument("--arch", required=True, choices=sorted(ARCHITECTURE_NAMES))
     p.add_argument("--data", required=True, help="image folder (train/<emotion>/, test/<emotion>/) or challenge CSV")
     p.add_argument("--out", help="output folder (default runs/<arch>)")
     defaults = TrainConfig(arch="", data="", out="")

@@ -92,7 +92,12 @@ def run_predict(analyzer: FaceAnalyzer, paths: Sequence[str], *, fmt: str = "tex
             failures += 1
             print(f"error: {exc}", file=err)
             continue
-        faces = [analyzer.analyze_crop(image)] if face_crops else analyzer.analyze(image)
+        try:
+            faces = [analyzer.analyze_crop(image)] if face_crops else analyzer.analyze(image)
+        except ValueError as exc:  # e.g. an image too small to hold a face: that file's error, not a crash
+            failures += 1
+            print(f"error: {path}: {exc}", file=err)
+            continue
         if fmt == "json":
             records.append({"file": str(path), "width": image.shape[1], "height": image.shape[0],
                             "faces": [f.as_dict() for f in faces]})

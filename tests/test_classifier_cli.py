@@ -127,6 +127,12 @@ def test_cli_bad_inputs_exit_non_zero_with_one_line(tiny_models_dir, photo, tmp_
     no_model = run_cli("predict", str(photo), env={"FER_MODELS_DIR": str(tmp_path / "empty")})
     assert no_model.returncode == 1 and "No model is installed" in no_model.stderr
 
+    tiny = tmp_path / "tiny.png"  # 1x1 pixel: too small for a face, a message and no traceback
+    cv2.imwrite(str(tiny), np.zeros((1, 1, 3), np.uint8))
+    one_pixel = run_cli("predict", str(tiny), env=env)
+    assert one_pixel.returncode == 2 and "Traceback" not in one_pixel.stderr
+    assert one_pixel.stderr.startswith("error: ") and "too small" in one_pixel.stderr
+
 
 def test_cli_face_crops_mode_skips_detection(tiny_models_dir, tmp_path):
     from tests.conftest import synthetic_faces

@@ -147,3 +147,18 @@ def test_distillation_from_a_shipped_model_trains(tmp_path, synthetic_data, tiny
     bad = run_cli("train", "--arch", "plain_vgg", "--data", str(synthetic_data), "--out", str(tmp_path / "x"),
                   "--epochs", "1", "--teacher", "no_such_model", env={"FER_MODELS_DIR": str(tiny_models_dir)})
     assert bad.returncode == 1 and "unknown model 'no_such_model'" in bad.stderr
+
+
+def test_the_command_line_knows_every_architecture_without_importing_keras():
+    import subprocess
+    import sys
+
+    from fer_core.training.architectures import ARCHITECTURES
+    from fer_core.training.config import ARCHITECTURE_NAMES
+    from tests.conftest import ROOT
+
+    assert sorted(ARCHITECTURE_NAMES) == sorted(ARCHITECTURES)
+    probe = ("import sys; from fer_core.cli import build_parser; build_parser(); "
+             "import fer_core.pipeline, fer_core.model_zoo; print('keras' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]

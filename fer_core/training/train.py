@@ -22,7 +22,7 @@ import platform
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
@@ -32,33 +32,8 @@ from fer_core.labels import EMOTIONS, NUM_CLASSES
 from fer_core.preprocessing import to_model_input
 from fer_core.training.architectures import build_model
 from fer_core.training.augment import AugmentConfig, augment_batch
+from fer_core.training.config import TrainConfig
 from fer_core.training.data import FerDataset, class_weights, load_dataset
-
-
-@dataclass
-class TrainConfig:
-    arch: str
-    data: str
-    out: str
-    epochs: int = 40  # used when --minutes is 0
-    minutes: float = 0.0  # wall-clock budget: sets the epochs from the speed of the first epoch
-    batch_size: int = 128
-    lr: float = 0.1  # peak learning rate
-    optimizer: str = "sgd"  # sgd (Nesterov) | adamw
-    warmup: float = 0.15  # fraction of all steps spent warming up linearly from zero
-    label_smoothing: float = 0.15
-    weight_decay: float = 5e-3  # decoupled (Keras): 5e-3 with SGD is about 5e-4 of coupled L2 at momentum 0.9
-    ema: float = 0.999  # EMA momentum per step; 0 turns the EMA off
-    class_weight_power: float = 0.0  # 0: none, 1: inverse frequency (raises disgust recall, costs accuracy)
-    augment_strength: float = 1.0  # scales every augmentation (0: none)
-    seed: int = 0
-    width: int = 0  # architecture width knob (0: the architecture's default)
-    weights: str = ""  # mobilenet_v2 only: "imagenet" to start from ImageNet weights
-    teacher: str = ""  # distillation: shipped model(s), comma-separated (an ensemble averages them)
-    teacher_weight: float = 0.5  # share of the teacher's softened probabilities in the targets
-    teacher_temperature: float = 2.0
-    resume: bool = False
-    limit: int = 0  # train on a random N-image subset (smoke tests)
 
 
 def gpu_present() -> bool:

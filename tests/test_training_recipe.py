@@ -1,4 +1,5 @@
-"""The CPU training recipe's parts: the learning-rate schedule, NumPy augmentation, the
+"""The CPU training recipe's parts (Keras stays out of this process: loaded before aiortc it
+crashes the suite, see conftest; the checks that need it run in tests/helpers/recipe_checks.py): the learning-rate schedule, NumPy augmentation, the
 one-epoch-ahead feed, BatchNorm re-estimation for the EMA weights, and a --minutes run that
 sizes itself and anneals to zero."""
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 
 from fer_core.training.augment import AugmentConfig, augment_batch
-from fer_core.training.train import learning_rate
-from tests.conftest import run_cli, synthetic_faces
+from fer_core.training.schedule import distillation_targets, learning_rate
+from tests.conftest import ROOT, run_cli, synthetic_faces
 
 
 def test_schedule_warms_up_then_decays_linearly_to_zero():
@@ -67,37 +68,6 @@ def test_random_erasing_erases_some_faces_only():
     assert share.max() <= 0.2 + 1e-6 and share.min() > 0.0
 
 
-def test_feed_prepares_each_epoch_reproducibly_and_covers_every_image():
-    from fer_core.training.train import EpochFeed
-
-    images, labels = synthetic_faces(3, 0)  # 21 images
-    feed = EpochFeed(images, labels, 8, AugmentConfig().scaled(0.0), seed=5, first_epoch=0)
-    assert len(feed) == 3
-    epoch0 = [feed[i] for i in range(len(feed))]
-    seen = np.concatenate([y for _, y in epoch0]).argmax(axis=1)
-    assert sorted(seen.tolist()) == sorted(labels.tolist())
-    feed.on_epoch_end()
-    epoch1 = np.concatenate([feed[i][0] for i in range(len(feed))])
-    again = EpochFeed(images, labels, 8, AugmentConfig().scaled(0.0), seed=5, first_epoch=1)
-    np.testing.assert_array_equal(epoch1, np.concatenate([again[i][0] for i in range(len(again))]))
-    assert not np.array_equal(epoch1, np.concatenate([x for x, _ in epoch0]))  # reshuffled
-
-
-def test_batchnorm_reestimation_matches_the_data():
-    import keras
-
-    from fer_core.training.train import reestimate_batchnorm
-
-    inputs = keras.Input((4,))
-    model = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.99)(inputs))
-    data = np.random.default_rng(0).normal(3.0, 2.0, (1000, 4)).astype(np.float32)
-    reestimate_batchnorm(model, data, batch_size=100)
-    bn = model.layers[-1]
-    np.testing.assert_allclose(np.asarray(bn.moving_mean), data.mean(axis=0), atol=1e-4)
-    np.testing.assert_allclose(np.asarray(bn.moving_variance), data.var(axis=0), rtol=0.02)
-    assert bn.momentum == 0.99
-
-
 def test_a_minutes_budget_sizes_the_run_and_anneals_to_zero(tmp_path, synthetic_data):
     run = tmp_path / "run"
     done = run_cli("train", "--arch", "plain_vgg", "--width", "4", "--data", str(synthetic_data), "--out",
@@ -119,24 +89,6 @@ def test_a_minutes_budget_sizes_the_run_and_anneals_to_zero(tmp_path, synthetic_
     assert 0.0 <= summary["best_val_accuracy_flip_tta"] <= 1.0
 
 
-def test_teacher_targets_mix_labels_with_softened_probabilities():
-    from fer_core.training.train import Teacher
-
-    class Fixed:
-        def predict(self, faces):
-            return np.tile([0.7, 0.1, 0.1, 0.05, 0.05, 0.0, 0.0], (len(faces), 1))
-
-    teacher = Teacher.__new__(Teacher)
-    teacher.model, teacher.weight, teacher.temperature = Fixed(), 0.5, 1.0
-    onehot = np.eye(7, dtype=np.float32)[[3, 0]]
-    mixed = teacher.targets(np.zeros((2, 48, 48, 1), np.float32), onehot)
-    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)
-    np.testing.assert_allclose(mixed[0, 3], 0.5 + 0.5 * 0.05, atol=1e-5)
-    teacher.temperature = 4.0  # a higher temperature flattens the teacher's distribution
-    flat = teacher.targets(np.zeros((2, 48, 48, 1), np.float32), onehot)
-    assert flat[1, 0] < mixed[1, 0] and flat[1, 5] > mixed[1, 5]
-
-
 def test_distillation_from_a_shipped_model_trains(tmp_path, synthetic_data, tiny_models_dir):
     run = tmp_path / "student"
     done = run_cli("train", "--arch", "plain_vgg", "--width", "4", "--data", str(synthetic_data), "--out", str(run),
@@ -149,16 +101,34 @@ def test_distillation_from_a_shipped_model_trains(tmp_path, synthetic_data, tiny
     assert bad.returncode == 1 and "unknown model 'no_such_model'" in bad.stderr
 
 
-def test_the_command_line_knows_every_architecture_without_importing_keras():
+
+def test_teacher_targets_mix_labels_with_softened_probabilities():
+    probs = np.tile([0.7, 0.1, 0.1, 0.05, 0.05, 0.0, 0.0], (2, 1))
+    onehot = np.eye(7, dtype=np.float32)[[3, 0]]
+    mixed = distillation_targets(probs, onehot, 0.5, 1.0)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(mixed[0, 3], 0.5 + 0.5 * 0.05, atol=1e-5)
+    flat = distillation_targets(probs, onehot, 0.5, 4.0)  # a higher temperature flattens the teacher
+    assert flat[1, 0] < mixed[1, 0] and flat[1, 5] > mixed[1, 5]
+    np.testing.assert_allclose(distillation_targets(probs, onehot, 0.0, 2.0), onehot)
+
+
+@pytest.mark.parametrize("check", ["feed", "batchnorm", "architecture_names", "teacher_uses_the_mix"])
+def test_keras_side_of_the_recipe(check):
     import subprocess
     import sys
 
-    from fer_core.training.architectures import ARCHITECTURES
-    from fer_core.training.config import ARCHITECTURE_NAMES
-    from tests.conftest import ROOT
+    done = subprocess.run([sys.executable, "-m", "tests.helpers.recipe_checks", check], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, env={**__import__("os").environ,
+                                                                             "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0 and done.stdout.strip().endswith(f"{check}: ok"), done.stderr[-3000:]
 
-    assert sorted(ARCHITECTURE_NAMES) == sorted(ARCHITECTURES)
+
+def test_the_command_line_and_predict_path_do_not_import_keras():
+    import subprocess
+    import sys
+
     probe = ("import sys; from fer_core.cli import build_parser; build_parser(); "
-             "import fer_core.pipeline, fer_core.model_zoo; print('keras' in sys.modules)")
+             "import fer_core.pipeline, fer_core.model_zoo, fer_core.training.schedule; print('keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr[-2000:]

@@ -33,6 +33,7 @@ from fer_core.preprocessing import to_model_input
 from fer_core.training.architectures import build_model
 from fer_core.training.augment import AugmentConfig, augment_batch
 from fer_core.training.config import TrainConfig
+from fer_core.training.schedule import distillation_targets, learning_rate
 from fer_core.training.data import FerDataset, class_weights, load_dataset
 
 
@@ -62,14 +63,6 @@ def hardware_description() -> str:
     return f"{cpu}, GPU present: {gpu}, Keras {keras.__version__} on {keras.backend.backend()}"
 
 
-def learning_rate(step: int, total_steps: int, peak: float, warmup: float) -> float:
-    """Linear warm-up over `warmup` of the steps, then linear decay to exactly zero at the end."""
-    warm = max(1, int(warmup * total_steps))
-    if step < warm:
-        return peak * (step + 1) / warm
-    return peak * max(0.0, (total_steps - step) / max(1, total_steps - warm))
-
-
 def _optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     ema = {"use_ema": cfg.ema > 0, "ema_momentum": cfg.ema or 0.99}
     if cfg.optimizer == "sgd":
@@ -94,9 +87,7 @@ class Teacher:
 
     def targets(self, faces: np.ndarray, onehot: np.ndarray) -> np.ndarray:
         probs = np.concatenate([self.model.predict(faces[i:i + 1024]) for i in range(0, len(faces), 1024)])
-        soft = np.exp(np.log(np.clip(probs, 1e-7, 1.0)) / self.temperature)
-        soft /= soft.sum(axis=1, keepdims=True)
-        return ((1.0 - self.weight) * onehot + self.weight * soft).astype(np.float32)
+        return distillation_targets(probs, onehot, self.weight, self.temperature)
 
 
 class EpochFeed(keras.utils.PyDataset):

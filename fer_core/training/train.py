@@ -194,13 +194,15 @@ class _Recipe(keras.callbacks.Callback):
         self._marks[batch] = self.last_batch_end
         if batch == self.CALIBRATE[1]:
             lo, hi = self.CALIBRATE
-            step_s = (self._marks[hi] - self._marks[lo]) / (hi - lo)
-            # validation and the EMA check add about a tenth to an epoch
-            epoch_s = step_s * self.steps * 1.1
-            total = max(1, int(self.cfg.minutes * 60.0 / epoch_s))
-            self.state["total_epochs"] = total
-            print(f"\n{self.cfg.batch_size / step_s:.0f} images/s: {self.cfg.minutes:g} minutes "
-                  f"is {total} epochs of {epoch_s:.0f} s", flush=True)
+            self._size_run((self._marks[hi] - self._marks[lo]) / (hi - lo))
+
+    def _size_run(self, step_s: float) -> None:
+        # validation and the EMA check add about a tenth to an epoch
+        epoch_s = step_s * self.steps * 1.1
+        total = max(1, int(self.cfg.minutes * 60.0 / epoch_s))
+        self.state["total_epochs"] = total
+        print(f"\n{self.cfg.batch_size / step_s:.0f} images/s: {self.cfg.minutes:g} minutes "
+              f"is {total} epochs of {epoch_s:.0f} s", flush=True)
 
     def _score_ema(self) -> float:
         core = self.model
@@ -223,6 +225,8 @@ class _Recipe(keras.callbacks.Callback):
         train_s = self.last_batch_end - self.epoch_started
         logs["images_per_s"] = round(self.n_images / train_s, 1)
         logs["lr"] = float(self.model.optimizer.learning_rate.numpy())
+        if "total_epochs" not in self.state:  # an epoch shorter than the calibration: size from all of it
+            self._size_run(train_s / self.steps)
         total_epochs = self.state["total_epochs"]
         raw = float(logs.get("val_accuracy", float("nan")))
         if raw > self.state.get("best_val_accuracy", -1.0):

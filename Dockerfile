@@ -18,14 +18,17 @@ WORKDIR /app
 # Dependencies first, in their own layer: code changes do not reinstall them. No apt packages:
 # the opencv-headless, av (FFmpeg, libvpx, opus), pylibsrtp, cryptography and ai-edge-litert
 # wheels bundle their native libraries and need only glibc, libstdc++ and zlib, which slim has.
-COPY requirements.txt requirements-nodeps.txt ./
-RUN pip install -r requirements.txt \
- && pip install --no-deps -r requirements-nodeps.txt
+# The pins come first (requirements.txt without its last line, `-e .`, which needs the code).
+COPY requirements.txt ./
+RUN sed '/^-e /d' requirements.txt > /tmp/pins.txt && pip install -r /tmp/pins.txt && rm /tmp/pins.txt
 
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
 # Code and the shipped models (models/*/model*.tflite, metrics, cards), owned by root and
 # read-only for the app user.
 COPY . .
+# fer_core itself through its metadata (pyproject.toml), editable so the models are not copied twice;
+# --no-deps: the layer above installed them
+RUN pip install --no-deps -e . && rm -rf /root/.cache
 USER app
 
 EXPOSE 8501

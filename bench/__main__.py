@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     report: dict[str, Any] = {
         "schema": 1,
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m bench" + ("".join(" " + shlex.quote(a) for a in args.argv)),
         "quick": args.quick,
         "machine": {**machine_description(), "numpy": np.__version__, "streamlit": _version("streamlit"),

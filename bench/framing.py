@@ -90,7 +90,7 @@ def fit_one(detector: FaceDetector, face: np.ndarray, border: int) -> dict[str, 
     side = INPUT_SIZE * UPSCALE
     centre = pad + side / 2.0
 
-    def distance(d) -> float:  # noqa: ANN001
+    def distance(d) -> float:
         x, y, w, h = d.box
         return float(np.hypot(x + w / 2.0 - centre, y + h / 2.0 - centre))
 
@@ -183,7 +183,7 @@ def run(detector_name: str, count: int, seed: int, out_dir: Path, root: Path | N
     faces = sample_training_faces(root or fer2013_root(), count, seed)
     detector = create_detector(detector_name)
     report: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command,
         "machine": machine_description(),
         "detector": detector_name,

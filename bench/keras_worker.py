@@ -20,9 +20,9 @@ def main(argv: list[str]) -> int:
     faces_path, out_path, jobs_json, budget_json = argv
     faces = np.load(faces_path)
     budget = Budget(**json.loads(budget_json))
-    from fer_core.classifier import KerasClassifier
-
     import keras
+
+    from fer_core.classifier import KerasClassifier
 
     result: dict = {"keras": keras.__version__, "backend": keras.backend.backend(), "models": {}}
     for name, path in json.loads(jobs_json).items():

@@ -29,7 +29,6 @@ transform (rotated boxes keep their size, centred on the rotated centre).
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys

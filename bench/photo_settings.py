@@ -273,7 +273,7 @@ def run(data: Path, model: str, out_dir: Path, command: str, with_fer: bool = Tr
     log(f"{sum(f.detection is not None for f in found)}/{len(found)} faces found")
 
     report: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command,
         "machine": machine_description(),
         "dataset": {"name": dataset_name(data), "photos": len(photos),

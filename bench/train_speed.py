@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bench.detectors import machine_description
 
     m = machine_description()
-    meta = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "images": args.images,
+    meta = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "images": args.images,
             "machine": f"{m['cpu']} ({m['logical_cpus']} logical CPUs, load {m['load_average_1min_at_start']} at start)"}
     rows = []
     for backend in args.backends.split(","):

@@ -216,7 +216,12 @@ def _add_default(sub: argparse._SubParsersAction) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fer_core", description=__doc__)
+    from fer_core import __version__
+
+    # the console script `fer-core` and `python -m fer_core` are the same program
+    prog = "fer-core" if os.path.basename(sys.argv[0]) == "fer-core" else "python -m fer_core"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
+    parser.add_argument("--version", action="version", version=f"fer-core {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_predict, _add_train, _add_evaluate, _add_evaluate_photos, _add_export, _add_ensemble, _add_card,
                 _add_default):

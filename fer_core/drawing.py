@@ -207,7 +207,7 @@ def label_layout(image_shape: tuple[int, ...], box: tuple[int, int, int, int], t
         tag_w, tag_h, text_h, _ = _tag_size(text, style)
     tag_w, tag_h = min(tag_w, width), min(tag_h, height)
 
-    x, y, w, h = box
+    x, y, _w, h = box
     if y - tag_h >= 0:
         y0 = y - tag_h  # above, resting on the frame
     elif y + h + tag_h <= height:

@@ -6,10 +6,11 @@ Every failure a user can cause (wrong format, damaged file, huge image, missing 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import warnings
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Literal
 
 import cv2
 import numpy as np
@@ -99,7 +100,7 @@ def _decode(fp: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
     # We turn the warning into an error locally (never touching the global limit), unless the
     # caller deliberately allowed more pixels than Pillow's limit: our own check below covers it.
     pillow_limit = Image.MAX_IMAGE_PIXELS
-    bomb_action = "ignore" if pillow_limit is not None and max_pixels > pillow_limit else "error"
+    bomb_action: Literal["ignore", "error"] = "ignore" if pillow_limit is not None and max_pixels > pillow_limit else "error"
     # what a Pillow bomb error actually enforced, for the message
     too_large = (
         f"{_cap(label)} is too large to open safely; the limit is "
@@ -141,10 +142,8 @@ def _decode(fp: BinaryIO, label: str, max_pixels: int) -> np.ndarray:
 
 
 def _apply_exif_orientation(im: Image.Image) -> None:
-    try:
+    with contextlib.suppress(Exception):  # a broken EXIF block should not cost the user their photo
         ImageOps.exif_transpose(im, in_place=True)
-    except Exception:  # a broken EXIF block should not cost the user their photo
-        pass
 
 
 # Modes holding more than 8 bits per sample; Pillow's own convert() would clip them.

@@ -10,7 +10,9 @@
     models/NAME/card.md               the model card, written by `python -m fer_core card`
 
 An index entry with "members" is an ensemble: the mean of those models' probabilities.
-`FER_MODELS_DIR` points the app at another folder of the same layout.
+`FER_MODELS_DIR` points the app at another folder of the same layout. An installed wheel carries
+the shipped models (without their .keras files) as `fer_core/_models`; a repository checkout
+reads `models/` beside the package.
 """
 
 from __future__ import annotations
@@ -36,9 +38,16 @@ PHOTOS_GLOB = "photos_*.json"
 RUNTIMES = ("float", "int8")
 
 
+PACKAGED_MODELS = Path(__file__).resolve().parent / "_models"  # in a wheel (pyproject maps models/ here)
+CHECKOUT_MODELS = Path(__file__).resolve().parent.parent / "models"
+
+
 def models_dir() -> Path:
+    """FER_MODELS_DIR if set, else the models inside an installed wheel, else the checkout's."""
     env = os.environ.get("FER_MODELS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "models"
+    if env:
+        return Path(env)
+    return PACKAGED_MODELS if (PACKAGED_MODELS / INDEX_FILE).is_file() else CHECKOUT_MODELS
 
 
 @dataclass

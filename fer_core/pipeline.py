@@ -44,6 +44,11 @@ class FaceResult:
     def confidence(self) -> float:
         return float(np.max(self.probabilities))
 
+    def __repr__(self) -> str:  # short enough to print a list of faces
+        x, y, w, h = (int(v) for v in self.box)
+        return (f"FaceResult(face_id={self.face_id}, emotion={self.emotion!r}, "
+                f"confidence={self.confidence:.3f}, box=({x}, {y}, {w}, {h}))")
+
     def probability_dict(self) -> dict[str, float]:
         return {name: float(p) for name, p in zip(EMOTIONS, self.probabilities)}
 
@@ -82,6 +87,16 @@ class FaceAnalyzer:
         self.max_detect_side = max_detect_side
         self.max_faces = max_faces
 
+    @classmethod
+    def default(cls, model: str | None = None, detector: str | None = None, *, runtime: str = "float",
+                flip_tta: bool = False) -> FaceAnalyzer:
+        """The shipped default model (or `model`) behind the default detector (or `detector`),
+        the app's own crop. Raises ModelNotFoundError / DetectorUnavailableError / ValueError."""
+        from fer_core.detection import DEFAULT_DETECTOR, create_detector
+        from fer_core.model_zoo import load_model
+
+        return cls(create_detector(detector or DEFAULT_DETECTOR), load_model(model, runtime=runtime, flip_tta=flip_tta))
+
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Faces in full-image coordinates, at most `max_faces` (the largest)."""
         small, scale = downscale_for_detection(image, self.max_detect_side)
@@ -117,7 +132,6 @@ class FaceAnalyzer:
             FaceResult(i + 1, d.box, d.score, p, d.landmarks)
             for i, (d, p) in enumerate(zip(found, probs))
         ]
-
 
     def analyze_crop(self, image: np.ndarray) -> FaceResult:
         """Classify the whole image as one face, skipping detection: for inputs that are

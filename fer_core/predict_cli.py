@@ -6,13 +6,15 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, TypeVar
 
 from fer_core.image_io import ImageLoadError, load_image
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult
+
+T = TypeVar("T")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 PROGRESS_FROM = 5  # show a progress bar from this many files on
@@ -39,12 +41,12 @@ def expand_paths(paths: Sequence[str]) -> list[Path]:
     return files
 
 
-def progress(files: Sequence[Any]) -> Iterator[Any]:
+def progress(files: Iterable[T]) -> Iterator[T]:
     """The items, with a progress bar on stderr from PROGRESS_FROM items on."""
     yield from _progress(list(files))
 
 
-def _progress(files: list[Any]) -> Iterator[Any]:
+def _progress(files: list[T]) -> Iterator[T]:
     if len(files) < PROGRESS_FROM:
         yield from files
         return
@@ -76,7 +78,8 @@ def text_lines(path: Path, faces: list[FaceResult]) -> list[str]:
 
 
 def run_predict(analyzer: FaceAnalyzer, paths: Sequence[str], *, fmt: str = "text",
-                annotate: str | None = None, face_crops: bool = False, out=None, err=None) -> int:
+                annotate: str | None = None, face_crops: bool = False, out: TextIO | None = None,
+                err: TextIO | None = None) -> int:
     """Returns the exit code: 0 when every file was read, 2 when some could not be."""
     out, err = out or sys.stdout, err or sys.stderr
     files = expand_paths(paths)

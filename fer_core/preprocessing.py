@@ -43,7 +43,7 @@ class Framing:
     aspect: float = 1.0  # crop width / height before the resize to 48x48 (FER2013: square)
 
     @classmethod
-    def from_margin(cls, margin: float, *, align: bool = False) -> "Framing":
+    def from_margin(cls, margin: float, *, align: bool = False) -> Framing:
         """The old centred square: the longer box side plus `margin` of it on each side."""
         return cls(scale=1.0 + 2.0 * margin, shift_x=0.0, shift_y=0.0, align=align)
 

@@ -20,7 +20,7 @@ import io
 import math
 import os
 from collections import Counter
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import BinaryIO, Final
@@ -204,6 +204,7 @@ def iter_process_video(
                 annotated = draw_faces(rgb, faces, show_probabilities=show_probabilities)
                 out_frame = av.VideoFrame.from_ndarray(annotated, format="rgb24")
                 out_frame.pts = len(frames)
+                assert out_stream is not None  # made with the first frame's geometry above
                 for packet in out_stream.encode(out_frame):
                     output.mux(packet)
                 frames.append(FrameRecord(len(frames), len(frames) / out_fps, tuple(faces)))
@@ -321,10 +322,10 @@ class _DecodeFailure:
     """Marks a decoding error after some frames (a damaged tail)."""
 
 
-def _decode(container: av.container.InputContainer, stream: av.VideoStream):  # noqa: ANN202
+def _decode(container: av.container.InputContainer,
+            stream: av.VideoStream) -> Iterator[av.VideoFrame | _DecodeFailure]:
     try:
-        for frame in container.decode(stream):
-            yield frame
+        yield from container.decode(stream)
     except (av.FFmpegError, ValueError, OSError):
         yield _DecodeFailure()
 
@@ -347,7 +348,7 @@ def _open_source(source: VideoSource, name: str | None) -> tuple[BinaryIO | str,
         if callable(getvalue):
             data = getvalue()
         elif callable(getattr(source, "read", None)):
-            data = source.read()  # type: ignore[union-attr]
+            data = source.read()
         else:
             raise TypeError(f"expected video bytes, a path or a binary file object, got {type(source).__name__}")
         if isinstance(data, str):

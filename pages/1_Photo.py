@@ -60,11 +60,11 @@ except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
     st.stop()
 
 
-def file_name(upload, index: int) -> str:  # noqa: ANN001 (Streamlit UploadedFile)
+def file_name(upload, index: int) -> str:
     return upload.name or f"photo {index + 1}"
 
 
-def analyse(upload, name: str) -> tuple[PhotoResult, object]:  # noqa: ANN001
+def analyse(upload, name: str) -> tuple[PhotoResult, object]:
     """The faces of one upload (from this session's cache when the settings are unchanged)
     and the decoded image."""
     rgb = load_image(upload, name=name)
@@ -76,7 +76,7 @@ def analyse(upload, name: str) -> tuple[PhotoResult, object]:  # noqa: ANN001
     return cache[key], rgb
 
 
-def annotated_png(upload, result: PhotoResult, bars: bool):  # noqa: ANN001, ANN201
+def annotated_png(upload, result: PhotoResult, bars: bool):
     """Deferred download: decoded and drawn again only when the button is clicked, so a
     24-megapixel annotated copy is not held in memory for every photo on the page."""
     return lambda: encode_png(draw_faces(load_image(upload, name=result.file), result.faces,
@@ -108,7 +108,7 @@ for index, upload in enumerate(uploads):
         except ImageLoadError as exc:
             st.error(str(exc))
             continue
-        except Exception as exc:  # noqa: BLE001 - one odd photo must not hide the others' results
+        except Exception as exc:
             st.error(f"“{name}” could not be analysed ({exc.__class__.__name__}: {exc}).")
             continue
         results.append(result)

@@ -136,7 +136,7 @@ def timeline_figure(snapshot: LiveSnapshot) -> go.Figure:
     fig = go.Figure()
     for i, name in enumerate(EMOTIONS):
         fig.add_trace(go.Scatter(x=t, y=probs[:, i], name=name, mode="lines",
-                                 line={"color": "rgb(%d,%d,%d)" % EMOTION_COLORS_RGB[name], "width": 2}))
+                                 line={"color": "rgb({},{},{})".format(*EMOTION_COLORS_RGB[name]), "width": 2}))
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title="Main face, last minute", xaxis_title="seconds",
                       yaxis={"range": [0, 1], "title": "probability"}, legend={"orientation": "h", "y": -0.3})
@@ -146,7 +146,7 @@ def timeline_figure(snapshot: LiveSnapshot) -> go.Figure:
 def summary_figure(snapshot: LiveSnapshot) -> go.Figure:
     shares = snapshot.summary.shares()
     names = [*EMOTIONS, NO_FACE]
-    colors = ["rgb(%d,%d,%d)" % EMOTION_COLORS_RGB[n] for n in EMOTIONS] + ["rgb(80,80,80)"]
+    colors = ["rgb({},{},{})".format(*EMOTION_COLORS_RGB[n]) for n in EMOTIONS] + ["rgb(80,80,80)"]
     fig = go.Figure(go.Bar(x=[shares[n] * 100 for n in names], y=names, orientation="h", marker_color=colors))
     fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Share of time",
                       xaxis={"range": [0, 100], "title": "%"}, yaxis={"autorange": "reversed"})

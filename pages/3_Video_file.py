@@ -62,7 +62,7 @@ def analyse() -> VideoResult:
     except VideoLoadError as exc:
         st.error(str(exc))
         st.stop()
-    except Exception as exc:  # noqa: BLE001 - a decoder or model failure gets a message, not a traceback
+    except Exception as exc:
         st.error(f"The video could not be analysed ({exc.__class__.__name__}: {exc}).")
         st.stop()
     finally:

@@ -93,7 +93,7 @@ def astronaut() -> np.ndarray:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):  # noqa: ANN001
+def pytest_runtest_makereport(item, call):
     """On CI (FER_REQUIRE_FULL_CHECKS=1) a skipped check is a failure: the browser test and the
     FER2013 re-evaluation must really run there."""
     outcome = yield

@@ -343,4 +343,4 @@ def test_comparison_helpers_survive_bad_files(zoo):
     matrix, labels = confusion_matrix(entries["tiny"].metrics)
     assert matrix.shape == (7, 7) and labels == list(EMOTIONS)
     assert confusion_matrix({"confusion_matrix": [[1, 2]], "labels": ["a"]}) is None
-    assert [r["variant"] for r in variant_rows(entries["tiny"].metrics)][0] == "float32"
+    assert next(r["variant"] for r in variant_rows(entries["tiny"].metrics)) == "float32"

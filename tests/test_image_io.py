@@ -314,7 +314,7 @@ def test_decompression_bombs_are_refused_cleanly(side: int) -> None:
         with pytest.raises(ImageLoadError, match="too large|limit"):
             load_image(png_header_only(side, side))
     assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
-    assert Image.MAX_IMAGE_PIXELS == limit_before  # the global guard is untouched
+    assert limit_before == Image.MAX_IMAGE_PIXELS  # the global guard is untouched
     assert warnings.filters == filters_before
 
 

@@ -225,7 +225,7 @@ def test_configure_from_another_thread_while_frames_are_processed():
             while not stop.is_set():
                 processor.configure(analyzers[i % 2], LiveOptions(smoothing=(i % 9) / 10, show_stats=False))
                 i += 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     thread = threading.Thread(target=swapper)

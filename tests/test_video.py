@@ -104,7 +104,7 @@ def test_length_frame_rate_and_size_are_capped_with_notes(analyzer, astronaut):
     assert (result.source_width, result.source_height) == (512, 512)
     notes = " ".join(result.notes)
     assert "first 1 s" in notes and "3 per second" in notes and "100x100" in notes
-    codec, frames = decode(result.video)
+    _codec, frames = decode(result.video)
     assert len(frames) == 3 and frames[0].shape == (100, 100, 3)
 
 

@@ -20,7 +20,7 @@ def get_detector(name: str, min_score: float | None = None) -> FaceDetector:
     return create_detector(name, min_score=min_score)
 
 
-def get_analyzer(settings) -> FaceAnalyzer:  # noqa: ANN001 (ui.settings.Settings)
+def get_analyzer(settings) -> FaceAnalyzer:
     """A FaceAnalyzer for the current settings (cheap: it only holds the cached models)."""
     return FaceAnalyzer(
         get_detector(settings.detector, settings.min_score),

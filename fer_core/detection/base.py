@@ -7,7 +7,6 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-
 # Below this many pixels on a side an image cannot show a face a detector could find; such
 # input is a caller's mistake (an empty crop, a wrong axis order), so it is refused loudly.
 MIN_IMAGE_SIDE = 8

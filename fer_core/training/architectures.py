@@ -61,7 +61,7 @@ def dcnn(width: int = 64, **_: object) -> keras.Model:
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = inputs
     for filters, drop in ((width, 0.4), (width * 2, 0.4), (width * 4, 0.5)):
-        for _ in range(2):
+        for _repeat in range(2):
             x = layers.Conv2D(filters, 3, padding="same", kernel_initializer="he_normal")(x)
             x = layers.BatchNormalization()(x)
             x = layers.ELU()(x)
@@ -81,7 +81,7 @@ def mini_xception(**_: object) -> keras.Model:
     reg = keras.regularizers.L2(1e-4)
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = inputs
-    for _ in range(2):
+    for _repeat in range(2):
         x = layers.Conv2D(8, 3, use_bias=False, kernel_regularizer=reg)(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
@@ -109,7 +109,7 @@ def vgg_bn(width: int = 32, **_: object) -> keras.Model:
     x = inputs
     for i, drop in enumerate((0.1, 0.2, 0.3, 0.4)):
         filters = width * 2**i
-        for _ in range(2):
+        for _repeat in range(2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
             x = layers.BatchNormalization()(x)
             x = layers.ReLU()(x)
@@ -131,7 +131,7 @@ def plain_vgg(width: int = 24, **_: object) -> keras.Model:
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = inputs
     for block, filters in enumerate((width, width * 2, width * 4, width * 8)):
-        for _ in range(1 if block == 0 else 2):
+        for _repeat in range(1 if block == 0 else 2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
             x = layers.BatchNormalization()(x)
             x = layers.ReLU()(x)

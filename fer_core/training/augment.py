@@ -38,10 +38,10 @@ def augment_batch(images: np.ndarray, rng: np.random.Generator, cfg: AugmentConf
     see fer_core.preprocessing.to_model_input)."""
     n, h, w = images.shape
     out = np.empty((n, h, w), np.float32)
-    angles = rng.uniform(-cfg.rotate_deg, cfg.rotate_deg, n)
-    scales = rng.uniform(1.0 - cfg.scale, 1.0 + cfg.scale, n)
-    shifts = rng.uniform(-cfg.shift, cfg.shift, (n, 2)) * (w, h)
-    flips = rng.random(n) < cfg.flip
+    angles = np.asarray(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg, size=n))
+    scales = np.asarray(rng.uniform(1.0 - cfg.scale, 1.0 + cfg.scale, size=n))
+    shifts = rng.uniform(-cfg.shift, cfg.shift, size=(n, 2)) * (w, h)
+    flips = np.less(rng.random(n), cfg.flip)
     centre = ((w - 1) / 2.0, (h - 1) / 2.0)
     for i in range(n):
         img = images[i, :, ::-1] if flips[i] else images[i]

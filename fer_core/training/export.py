@@ -17,8 +17,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from fer_core.model_zoo import (CARD_FILE, FLOAT_FILE, HISTORY_FILE, INDEX_FILE, INT8_FILE, KERAS_FILE,
-                                METRICS_FILE, TRAIN_CONFIG_FILE, get_model, models_dir)
+from fer_core.model_zoo import (
+    CARD_FILE,
+    FLOAT_FILE,
+    HISTORY_FILE,
+    INDEX_FILE,
+    INT8_FILE,
+    KERAS_FILE,
+    METRICS_FILE,
+    TRAIN_CONFIG_FILE,
+    get_model,
+    models_dir,
+)
 
 MAX_INT8_DROP = 0.005  # the quantized model ships only if it loses at most half a point
 
@@ -42,9 +52,20 @@ def export_tflite(keras_path: str | os.PathLike, out_path: str | os.PathLike, *,
     return out
 
 
+def save_without_optimizer(keras_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
+    """Save the model's layers and weights only: a run's checkpoint also holds the optimizer's
+    slots (momentum), about twice the weights again, which neither export nor retraining from a
+    shipped model needs (a new run starts a new optimizer)."""
+    import keras
+
+    model = keras.saving.load_model(keras_path, compile=False)
+    model.save(out_path)
+    return Path(out_path)
+
+
 def update_index(root: Path, name: str, entry: dict[str, Any], *, make_default: bool = False) -> None:
     path = root / INDEX_FILE
-    index = json.loads(path.read_text()) if path.is_file() else {"default": name, "models": {}}
+    index: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"default": name, "models": {}}
     index["models"][name] = entry
     if make_default or index.get("default") not in index["models"]:
         index["default"] = name
@@ -64,7 +85,7 @@ def ship_run(run_dir: str | os.PathLike, name: str, *, title: str = "", data: st
         raise FileNotFoundError(f"{best} does not exist: train first (python -m fer_core train ... --out {run})")
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(best, folder / KERAS_FILE)
+    save_without_optimizer(best, folder / KERAS_FILE)
     for extra in (HISTORY_FILE, TRAIN_CONFIG_FILE):
         if (run / extra).is_file():
             shutil.copyfile(run / extra, folder / extra)
@@ -119,4 +140,4 @@ def select_default(root: Path | None = None) -> str:
     return best
 
 
-__all__ = ["select_default", "CARD_FILE", "MAX_INT8_DROP", "export_tflite", "ship_ensemble", "ship_run", "update_index"]
+__all__ = ["CARD_FILE", "MAX_INT8_DROP", "export_tflite", "select_default", "ship_ensemble", "ship_run", "update_index"]

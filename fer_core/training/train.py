@@ -33,8 +33,8 @@ from fer_core.preprocessing import to_model_input
 from fer_core.training.architectures import build_model
 from fer_core.training.augment import AugmentConfig, augment_batch
 from fer_core.training.config import TrainConfig
-from fer_core.training.schedule import distillation_targets, learning_rate
 from fer_core.training.data import FerDataset, class_weights, load_dataset
+from fer_core.training.schedule import distillation_targets, learning_rate
 
 
 def gpu_present() -> bool:

@@ -1,0 +1,39 @@
+"""One call from an image to its faces: `fer_core.analyze("photo.jpg")`.
+
+The analyzer behind it (default detector, default model, float runtime) is built on first use and
+kept for later calls, so only the first call pays for loading the models.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from fer_core.image_io import ImageSource, load_image
+from fer_core.pipeline import FaceAnalyzer, FaceResult
+
+_build_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _cached_analyzer(model: str | None, detector: str | None) -> FaceAnalyzer:
+    return FaceAnalyzer.default(model=model, detector=detector)
+
+
+def default_analyzer(model: str | None = None, detector: str | None = None) -> FaceAnalyzer:
+    """The shared analyzer for (`model`, `detector`); None means the shipped default."""
+    with _build_lock:  # two threads calling first at once build it once
+        return _cached_analyzer(model, detector)
+
+
+def analyze(image: ImageSource | np.ndarray, *, model: str | None = None,
+            detector: str | None = None) -> list[FaceResult]:
+    """Every face in `image` with its 7 emotion probabilities, numbered left to right.
+
+    `image` is a path, encoded file bytes, a binary file object, or an RGB uint8 array
+    (H, W, 3); a PIL image works through `numpy.asarray(pil_image.convert("RGB"))`. Unreadable
+    files raise `fer_core.image_io.ImageLoadError` with a one-sentence reason."""
+    pixels = image if isinstance(image, np.ndarray) else load_image(image)
+    return default_analyzer(model, detector).analyze(pixels)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# ruff (lint) and mypy (types of fer_core), both configured in pyproject.toml. Uses .venv (or $VENV).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${VENV:-.venv}/bin/python
+"$PY" -m ruff check .
+"$PY" -m mypy

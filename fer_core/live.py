@@ -14,8 +14,7 @@ that arrived while the previous one was being analysed, and keeps sending the la
 frame to the browser meanwhile, so the video never waits for the model. `process_latest`
 analyses only the newest of those frames and counts the others as dropped.
 
-This module also builds the WebRTC ICE server list from the environment (`rtc_configuration`),
-because that logic, too, must be testable without Streamlit.
+The WebRTC ICE server list (STUN/TURN) comes from `fer_core.ice`.
 """
 
 from __future__ import annotations
@@ -26,9 +25,8 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import av
 import numpy as np
@@ -367,69 +365,3 @@ class LiveProcessor:
             if error is not None:
                 self._last_error = error
             return self._meter.fps, self._meter.latency_ms, self._meter.drop_share
-
-
-# --- WebRTC ICE servers ---------------------------------------------------------------------
-
-DEFAULT_STUN_URLS: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
-STUN_ENV, TURN_URL_ENV, TURN_USER_ENV, TURN_CREDENTIAL_ENV = (
-    "FER_STUN_URLS", "FER_TURN_URL", "FER_TURN_USERNAME", "FER_TURN_CREDENTIAL")
-
-
-class IceConfigError(ValueError):
-    """The STUN/TURN settings are inconsistent; the message says which setting to fix."""
-
-
-def _split_urls(value: str) -> list[str]:
-    return [u.strip() for u in value.replace(";", ",").split(",") if u.strip()]
-
-
-def _lookup(key: str, env: Mapping[str, str], secrets: Mapping[str, Any]) -> str | None:
-    """Environment first (deployment platforms set it), then Streamlit secrets."""
-    value = env.get(key)
-    if value is None:
-        value = secrets.get(key)
-    return None if value is None else str(value).strip()
-
-
-def ice_servers(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The ICE server list for both browser and server.
-
-    FER_STUN_URLS: comma-separated stun: URLs; unset means Google's public STUN server, "none"
-    (or empty) means no STUN (a LAN, or tests without network). FER_TURN_URL (comma-separated
-    turn:/turns: URLs) with FER_TURN_USERNAME and FER_TURN_CREDENTIAL add a TURN relay, which
-    viewers behind symmetric NAT or strict firewalls need. Each key may come from the
-    environment or from `st.secrets` (passed in as `secrets`)."""
-    secrets = secrets or {}
-    servers: list[dict[str, Any]] = []
-    stun = _lookup(STUN_ENV, env, secrets)
-    stun_urls = list(DEFAULT_STUN_URLS) if stun is None else (
-        [] if stun.lower() == "none" else _split_urls(stun))
-    bad = [u for u in stun_urls if not u.startswith(("stun:", "stuns:"))]
-    if bad:
-        raise IceConfigError(f"{STUN_ENV} must hold stun: URLs (or 'none'), got {', '.join(bad)}")
-    if stun_urls:
-        servers.append({"urls": stun_urls})
-
-    turn = _lookup(TURN_URL_ENV, env, secrets)
-    username = _lookup(TURN_USER_ENV, env, secrets)
-    credential = _lookup(TURN_CREDENTIAL_ENV, env, secrets)
-    turn_urls = _split_urls(turn or "")
-    if not turn_urls:
-        if username or credential:
-            raise IceConfigError(f"{TURN_USER_ENV}/{TURN_CREDENTIAL_ENV} are set but {TURN_URL_ENV} is not")
-        return servers
-    bad = [u for u in turn_urls if not u.startswith(("turn:", "turns:"))]
-    if bad:
-        raise IceConfigError(f"{TURN_URL_ENV} must hold turn: or turns: URLs, got {', '.join(bad)}")
-    if not username or not credential:
-        raise IceConfigError(f"{TURN_URL_ENV} is set, so {TURN_USER_ENV} and {TURN_CREDENTIAL_ENV} are "
-                             "needed too (browsers refuse TURN servers without credentials)")
-    servers.append({"urls": turn_urls, "username": username, "credential": credential})
-    return servers
-
-
-def rtc_configuration(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """{"iceServers": [...]} for `webrtc_streamer(rtc_configuration=...)`. Always explicit, even
-    when empty: left unset, streamlit-webrtc would go looking for TURN credentials online."""
-    return {"iceServers": ice_servers(env, secrets)}

@@ -6,6 +6,7 @@ wires it to streamlit-webrtc and shows what it measured."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,21 +17,15 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer_core.classifier import ModelNotFoundError
 from fer_core.detection import DetectorUnavailableError
+from fer_core.ice import DEFAULT_STUN_URLS, IceConfigError, rtc_configuration, turn_ttl
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
-from fer_core.live import (
-    DEFAULT_STUN_URLS,
-    NO_FACE,
-    IceConfigError,
-    LiveOptions,
-    LiveProcessor,
-    LiveSnapshot,
-    rtc_configuration,
-)
+from fer_core.live import NO_FACE, LiveOptions, LiveProcessor, LiveSnapshot
 from ui.resources import get_analyzer
 from ui.settings import sidebar_settings
 
 TIMELINE_SECONDS = 60  # the chart shows the last minute
 PROCESSOR_KEY = "live_processor"
+ICE_KEY = "live_ice"  # (renew after, configuration): this session's TURN credentials
 STALL_SECONDS = 3.0  # no analysed frame for this long while playing: the camera went away
 
 TRANSLATIONS = {
@@ -64,8 +59,16 @@ def read_secrets() -> Mapping[str, Any]:
 
 
 def ice_configuration() -> dict[str, Any]:
+    """Built once per browser session (time-limited TURN credentials are minted per session) and
+    renewed at half their lifetime, so a new connection never starts with expiring ones."""
+    cached = st.session_state.get(ICE_KEY)
+    if cached and time.time() < cached[0]:
+        return cached[1]
     try:
-        return rtc_configuration(os.environ, read_secrets())
+        secrets = read_secrets()
+        config = rtc_configuration(os.environ, secrets)
+        st.session_state[ICE_KEY] = (time.time() + turn_ttl(os.environ, secrets) / 2, config)
+        return config
     except IceConfigError as exc:
         st.warning(f"WebRTC network settings ignored: {exc}. Falling back to public STUN only, "
                    "which fails behind strict NATs.")

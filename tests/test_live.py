@@ -20,11 +20,8 @@ from fer_core.labels import EMOTIONS
 from fer_core.live import (
     MAX_FRAME_GAP_S,
     NO_FACE,
-    IceConfigError,
     LiveOptions,
     LiveProcessor,
-    ice_servers,
-    rtc_configuration,
     stats_lines,
 )
 from fer_core.pipeline import FaceAnalyzer
@@ -404,44 +401,6 @@ def test_summary_of_an_empty_session_is_all_zero():
 def test_options_validate_smoothing():
     with pytest.raises(ValueError, match="smoothing"):
         LiveOptions(smoothing=1.0)
-
-
-# --- ICE servers ------------------------------------------------------------------------------------
-
-
-def test_default_is_public_stun_only():
-    assert rtc_configuration({}) == {"iceServers": [{"urls": ["stun:stun.l.google.com:19302"]}]}
-
-
-def test_stun_can_be_replaced_or_disabled():
-    assert ice_servers({"FER_STUN_URLS": "none"}) == []
-    assert ice_servers({"FER_STUN_URLS": ""}) == []
-    assert ice_servers({"FER_STUN_URLS": "stun:a.example:3478, stun:b.example"}) == [
-        {"urls": ["stun:a.example:3478", "stun:b.example"]}]
-
-
-def test_turn_from_environment_and_secrets():
-    env = {"FER_TURN_URL": "turn:relay.example:3478?transport=udp,turns:relay.example:5349",
-           "FER_TURN_USERNAME": "user", "FER_TURN_CREDENTIAL": "pw"}
-    servers = ice_servers(env)
-    assert servers[-1] == {"urls": ["turn:relay.example:3478?transport=udp", "turns:relay.example:5349"],
-                           "username": "user", "credential": "pw"}
-    secrets = {"FER_TURN_URL": "turn:s.example:3478", "FER_TURN_USERNAME": "u2", "FER_TURN_CREDENTIAL": "c2"}
-    assert ice_servers({}, secrets)[-1]["urls"] == ["turn:s.example:3478"]
-    # the environment wins over secrets, key by key
-    mixed = ice_servers({"FER_TURN_CREDENTIAL": "from-env"}, secrets)[-1]
-    assert mixed["credential"] == "from-env" and mixed["username"] == "u2"
-
-
-@pytest.mark.parametrize("env, message", [
-    ({"FER_TURN_URL": "turn:x.example"}, "FER_TURN_USERNAME and FER_TURN_CREDENTIAL"),
-    ({"FER_TURN_URL": "http://x.example", "FER_TURN_USERNAME": "u", "FER_TURN_CREDENTIAL": "c"}, "turn:"),
-    ({"FER_TURN_USERNAME": "u", "FER_TURN_CREDENTIAL": "c"}, "FER_TURN_URL is not"),
-    ({"FER_STUN_URLS": "turn:x.example"}, "stun:"),
-])
-def test_inconsistent_ice_settings_are_refused_with_a_clear_message(env, message):
-    with pytest.raises(IceConfigError, match=message):
-        ice_servers(env)
 
 
 def test_snapshot_reports_how_long_no_frame_arrived():

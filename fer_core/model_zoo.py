@@ -125,6 +125,24 @@ def default_model_name(root: Path | None = None) -> str:
     return str(read_index(root)["default"])
 
 
+def most_accurate(root: Path | None = None) -> tuple[str, bool]:
+    """(model name, flip TTA on?) with the best stored PublicTest accuracy over every model and
+    both test-time settings: the "most accurate option", chosen without looking at PrivateTest.
+    Models not evaluated yet are left out; ModelNotFoundError if none is evaluated."""
+    scored: list[tuple[float, str, bool]] = []
+    for m in list_models(root):
+        x = m.metrics() or {}
+        if "publictest_accuracy" in x:
+            scored.append((x["publictest_accuracy"], m.name, False))
+        tta = x.get("variants", {}).get("flip_tta", {}).get("publictest_accuracy")
+        if tta is not None:
+            scored.append((tta, m.name, True))
+    if not scored:
+        raise ModelNotFoundError("no model has a stored PublicTest accuracy: run python -m fer_core evaluate")
+    _, name, flip = max(scored)
+    return name, flip
+
+
 def get_model(name: str | None = None, root: Path | None = None) -> ModelInfo:
     models = {m.name: m for m in list_models(root)}
     name = name or default_model_name(root)

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from fer_core.model_zoo import default_model_name, list_models, load_model, models_dir
+from fer_core.model_zoo import default_model_name, list_models, load_model, models_dir, most_accurate
 from tests.conftest import FER2013, ROOT
 
 MODELS = list_models(models_dir()) if (models_dir() / "index.json").is_file() else []
@@ -59,6 +59,20 @@ def test_default_model_reproduces_its_stored_privatetest_results_exactly():
     assert report["confusion_matrix"] == stored["confusion_matrix"]
     assert report["accuracy"] == stored["accuracy"]
     assert report["macro_f1"] == pytest.approx(stored["macro_f1"], abs=1e-12)
+
+
+@pytest.mark.skipif(not FER2013.is_dir(), reason=f"FER2013 not found at {FER2013}")
+def test_the_most_accurate_option_reproduces_its_stored_privatetest_results_exactly():
+    """The option chosen on PublicTest (model x flip TTA) scores on PrivateTest what its card says."""
+    from fer_core.training.data import load_dataset
+    from fer_core.training.evaluate import EVAL_THREADS, evaluate_classifier
+
+    name, flip = most_accurate()
+    stored = next(m for m in MODELS if m.name == name).metrics()
+    stored = stored["variants"]["flip_tta"] if flip else stored
+    report = evaluate_classifier(load_model(name, flip_tta=flip, num_threads=EVAL_THREADS), load_dataset(FER2013), "test")
+    assert report["confusion_matrix"] == stored["confusion_matrix"]
+    assert report["accuracy"] == stored["accuracy"]
 
 
 def test_readme_tables_are_generated_from_the_stored_files():

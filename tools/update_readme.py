@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fer_core.model_zoo import default_model_name, list_models  # noqa: E402
+from fer_core.model_zoo import default_model_name, list_models, most_accurate  # noqa: E402
 
 
 def models_table(root: Path | None = None) -> str:
@@ -46,6 +46,14 @@ def models_table(root: Path | None = None) -> str:
         )
     any_metrics = next((m.metrics() for m in models if m.metrics()), None)
     if any_metrics:
+        best, flip = most_accurate(root)
+        x = next(m for m in models if m.name == best).metrics() or {}
+        chosen = x["variants"]["flip_tta"] if flip else x
+        rows.append("")
+        rows.append(f"Most accurate option, chosen on PublicTest over every model with and without flip TTA: "
+                    f"**{best}{' + flip TTA' if flip else ''}**, {100 * chosen['accuracy']:.2f}% on PrivateTest "
+                    f"(PublicTest {100 * chosen['publictest_accuracy']:.2f}%). The default is the single model "
+                    f"with the best PublicTest accuracy at <= 2 ms per face (`python -m fer_core select-default`).")
         ds = any_metrics["dataset"]
         rows.append("")
         rows.append(f"All on FER2013 {ds['split']} ({ds['images']:,} images), scored by `python -m fer_core evaluate` "

@@ -1,0 +1,53 @@
+"""Which model is the default and which is the most accurate option: decided on PublicTest only,
+the default among single models fast enough for the live webcam. Hand-written metrics files; no
+model is run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fer_core.classifier import ModelNotFoundError
+from fer_core.model_zoo import default_model_name, most_accurate
+from fer_core.training.export import select_default
+
+
+def zoo(tmp_path: Path, models: dict[str, dict]) -> Path:
+    """models: name -> {"public": float, "private": float, "tta_public": float, "ms": float, "members": [...]}"""
+    index = {"default": next(iter(models)), "models": {}}
+    for name, spec in models.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        index["models"][name] = {"title": name, **({"members": spec["members"]} if "members" in spec else {})}
+        if "public" not in spec:
+            continue  # not evaluated yet
+        metrics = {"accuracy": spec["private"], "publictest_accuracy": spec["public"],
+                   "speed": {"ms_per_face_batch1_p50": spec["ms"]},
+                   "variants": {"flip_tta": {"accuracy": spec["private"] + 0.01,
+                                             "publictest_accuracy": spec["tta_public"]}}}
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    return tmp_path
+
+
+def test_the_default_is_the_best_single_model_on_publictest_within_the_speed_limit(tmp_path: Path) -> None:
+    root = zoo(tmp_path, {
+        "small": {"public": 0.60, "private": 0.99, "tta_public": 0.61, "ms": 0.4},  # PrivateTest must not decide
+        "mid": {"public": 0.66, "private": 0.65, "tta_public": 0.67, "ms": 1.3},
+        "slow": {"public": 0.69, "private": 0.69, "tta_public": 0.70, "ms": 3.1},  # too slow for the default
+        "pair": {"public": 0.71, "private": 0.70, "tta_public": 0.715, "ms": 1.5, "members": ["small", "mid"]},
+        "fresh": {},  # not evaluated: never chosen
+    })
+    assert select_default(root) == "mid" and default_model_name(root) == "mid"
+    assert select_default(root, max_ms_per_face=5.0) == "slow"
+    assert most_accurate(root) == ("pair", True)  # models and flip TTA compared on PublicTest
+
+
+def test_without_evaluated_candidates_selection_says_why(tmp_path: Path) -> None:
+    root = zoo(tmp_path, {"fresh": {}})
+    with pytest.raises(ValueError, match="no evaluated single model"):
+        select_default(root)
+    with pytest.raises(ModelNotFoundError, match="PublicTest"):
+        most_accurate(root)

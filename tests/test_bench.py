@@ -95,7 +95,7 @@ def test_quick_run_accuracy_and_fer_comparison(quick_report):
     fer = report["fer_package"]
     if not FER_INSTALLED:
         assert "not installed" in fer["status"]
-        return
+        pytest.skip("the `fer` package is not installed (bench/requirements.txt): comparison not checked")
     assert fer["status"] == "measured", fer
     assert len(fer["frames"]) == 6
     for row in fer["frames"]:

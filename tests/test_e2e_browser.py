@@ -22,6 +22,7 @@ from fer_core.labels import EMOTION_COLORS_RGB
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
 
 FRAME_W, FRAME_H = 640, 480
+ASTRONAUT_FACE = (174, 68, 104, 106)  # x, y, w, h of the face in scikit-image's 512x512 astronaut (by eye)
 BACKGROUND = 90  # grey around the picture: far from every emotion colour, darkened by the readout
 STREAM_TIMEOUT_S = 120  # WebRTC setup plus the first analysed frames on a busy 2-core machine
 COLOR_TOLERANCE = 40  # per channel, after two VP8 encodes and 4:2:0 chroma subsampling
@@ -74,12 +75,27 @@ def decode_data_url(url: str) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+def face_region(shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Where the box around the astronaut's face must be drawn in a returned frame of `shape`:
+    the face's place in the camera picture, widened by half its size on every side (the box
+    follows the crop framing and the label tag sits on top of it)."""
+    scale = FRAME_H / 512
+    x, y, w, h = (v * scale for v in ASTRONAUT_FACE)
+    x += (FRAME_W - FRAME_H) // 2
+    fy, fx = shape[0] / FRAME_H, shape[1] / FRAME_W
+    return (slice(max(0, int((y - h / 2) * fy)), int((y + 1.5 * h) * fy)),
+            slice(max(0, int((x - w / 2) * fx)), int((x + 1.5 * w) * fx)))
+
+
 def new_emotion_color_pixels(frame: np.ndarray, reference: np.ndarray) -> dict[str, int]:
-    """Per emotion: pixels near its colour in the returned frame minus those in the input."""
+    """Per emotion: pixels near its colour around the face in the returned frame minus those at
+    the same place in the input. Only the face region counts, so the FPS readout or any colour
+    elsewhere cannot pass for the box."""
     ref = cv2.resize(reference, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_AREA)
+    region = face_region(frame.shape)
 
     def near(img: np.ndarray, color: tuple[int, int, int]) -> int:
-        return int(np.all(np.abs(img.astype(np.int16) - color) <= COLOR_TOLERANCE, axis=-1).sum())
+        return int(np.all(np.abs(img[region].astype(np.int16) - color) <= COLOR_TOLERANCE, axis=-1).sum())
 
     return {name: near(frame, c) - near(ref, c) for name, c in EMOTION_COLORS_RGB.items()}
 
@@ -93,6 +109,17 @@ def readout_darkened(frame: np.ndarray, reference: np.ndarray) -> bool:
     return float(np.median(frame[region])) < 0.75 * float(np.median(ref[region]))
 
 
+def boxed(picture: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The picture with a 4-px box and a filled tag in the first emotion's colour: what the
+    overlay check must recognise (or not, away from the face)."""
+    out = picture.copy()
+    x, y, w, h = box
+    color = next(iter(EMOTION_COLORS_RGB.values()))
+    cv2.rectangle(out, (x, y), (x + w, y + h), color, 4)
+    cv2.rectangle(out, (x, max(0, y - 20)), (x + min(w, 100), y), color, -1)
+    return out
+
+
 def has_overlay(frame: np.ndarray, reference: np.ndarray) -> bool:
     return (max(new_emotion_color_pixels(frame, reference).values()) >= MIN_NEW_COLOR_PIXELS
             and readout_darkened(frame, reference))
@@ -101,7 +128,12 @@ def has_overlay(frame: np.ndarray, reference: np.ndarray) -> bool:
 def test_the_camera_stream_comes_back_with_emotion_overlays(tiny_models_dir, astronaut, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
     picture = camera_picture(astronaut)
-    assert not has_overlay(picture, picture)  # the check itself does not fire on the raw input
+    # the check fires on a box drawn at the face, not on the raw input or a box elsewhere
+    assert not has_overlay(picture, picture)
+    assert max(new_emotion_color_pixels(boxed(picture, (10, 10, 120, 120)), picture).values()) < MIN_NEW_COLOR_PIXELS
+    face_y, face_x = face_region(picture.shape)
+    at_face = (face_x.start + 30, face_y.start + 30, face_x.stop - face_x.start - 60, face_y.stop - face_y.start - 60)
+    assert max(new_emotion_color_pixels(boxed(picture, at_face), picture).values()) >= MIN_NEW_COLOR_PIXELS
     video = tmp_path / "face.y4m"
     write_y4m(video, picture)
 
@@ -135,6 +167,7 @@ def test_the_camera_stream_comes_back_with_emotion_overlays(tiny_models_dir, ast
     assert max(counts.values()) >= MIN_NEW_COLOR_PIXELS, f"no emotion box in the returned video: {counts}"
     assert readout_darkened(frame, picture), "no FPS/latency readout on the returned video"
     assert "Analysed FPS" in page_text, "the page did not show the live statistics"
+    assert "analysis failed" not in page_text and "Cannot start the analysis" not in page_text, page_text[-2000:]
 
 
 def run_webcam_page(browser, url: str, picture: np.ndarray, log: Path) -> tuple[np.ndarray, str]:

@@ -1,0 +1,1 @@
+"""Coverage-guided fuzz harnesses (atheris) for what visitors upload: images and videos."""

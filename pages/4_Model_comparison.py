@@ -9,7 +9,7 @@ import streamlit as st
 
 from fer_core.classifier import ModelNotFoundError
 from fer_core.labels import EMOTIONS
-from fer_core.model_zoo import list_models
+from fer_core.model_zoo import default_model_name, list_models, most_accurate
 from ui.charts import confusion_heatmap, history_figure, per_class_bars, per_class_comparison, speed_accuracy_scatter
 from ui.comparison import (
     PHOTO_COLUMNS,
@@ -62,6 +62,17 @@ st.dataframe(
         "test_images": st.column_config.NumberColumn(SUMMARY_COLUMNS["test_images"], format="%d"),
     },
 )
+try:  # both chosen on PublicTest only, from the stored metrics
+    best, best_flip = most_accurate()
+    best_metrics = by_name[best].metrics if best in by_name else {}
+    best_acc = (best_metrics.get("variants", {}).get("flip_tta", {}) if best_flip else best_metrics).get("accuracy")
+    st.info(f"**Default: {default_model_name()}**, the single model with the best PublicTest accuracy at "
+            f"<= 2 ms per face. **Most accurate option: {best}{' with flip TTA' if best_flip else ''}**"
+            + (f", {100 * best_acc:.2f}% on PrivateTest" if isinstance(best_acc, float) else "")
+            + " (best PublicTest accuracy of every model, with and without flip TTA; choose it in the "
+              "sidebar's model and TTA settings).")
+except (ModelNotFoundError, KeyError, TypeError, AttributeError):
+    pass  # nothing evaluated yet: the warning below says so
 missing = [entry for entry in entries if not entry.evaluated]
 if missing:
     st.warning("Not evaluated: " + "; ".join(f"{e.name} ({e.problem})" for e in missing)

@@ -34,6 +34,10 @@ for name in "${@:-${ORDER[@]}}"; do
   if [ -f "$out/train_config.json" ]; then  # written when a run's schedule has ended
     echo "$name: finished (runs/$name/train_config.json)"; continue
   fi
+  # a fresh clone has no runs/: a shipped model trained into runs/NAME means the run is done
+  if grep -ls "\"out\": \"runs/$name\"" models/*/train_config.json >/dev/null 2>&1; then
+    echo "$name: finished and shipped ($(grep -ls "\"out\": \"runs/$name\"" models/*/train_config.json))"; continue
+  fi
   mkdir -p "$out"
   # shellcheck disable=SC2086
   "$PY" -m fer_core train --data "$DATA" --out "$out" --resume ${RUNS[$name]} 2>&1 | tee -a "runs/$name.log"

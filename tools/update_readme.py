@@ -7,6 +7,7 @@
     <!-- BEGIN framing --> ... <!-- END framing -->        bench/results/framing.md (python -m bench.framing)
     <!-- BEGIN photo_settings --> ... <!-- END photo_settings -->   bench/results/photo_settings.md
     <!-- BEGIN train_speed --> ... <!-- END train_speed -->         bench/results/train_speed.md
+    <!-- BEGIN install_cost --> ... <!-- END install_cost -->       bench/results/install_cost.md
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
 suite checks that README.md is up to date with those files."""
@@ -75,6 +76,7 @@ def sections() -> dict[str, str]:
         "framing": _file_section(ROOT / "bench" / "results" / "framing.md"),
         "photo_settings": _file_section(ROOT / "bench" / "results" / "photo_settings.md"),
         "train_speed": _file_section(ROOT / "bench" / "results" / "train_speed.md"),
+        "install_cost": _file_section(ROOT / "bench" / "results" / "install_cost.md"),
     }
 
 

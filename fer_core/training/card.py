@@ -132,8 +132,10 @@ def _results(m: dict[str, Any] | None) -> str:
             rows.append(f"| {label}{note} | {_pct(v['accuracy'])} | {v['macro_f1']:.3f} | "
                         f"{_pct(v['top2_accuracy'])} | {v['ece']:.3f} |")
     if "publictest_accuracy" in m:
-        rows += ["", f"PublicTest accuracy (the only split used to choose epochs and the default model): "
-                     f"{_pct(m['publictest_accuracy'])}."]
+        tta_public = m.get("variants", {}).get("flip_tta", {}).get("publictest_accuracy")
+        rows += ["", f"PublicTest accuracy (the only split used to choose epochs, the default model and the "
+                     f"most accurate option): {_pct(m['publictest_accuracy'])}"
+                     + (f"; with flip TTA {_pct(tta_public)}." if tta_public is not None else ".")]
     rows += ["", "| emotion | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, pc in m["per_class"].items():
         rows.append(f"| {name} | {pc['precision']:.3f} | {pc['recall']:.3f} | {pc['f1']:.3f} | {pc['support']} |")

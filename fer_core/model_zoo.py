@@ -74,6 +74,13 @@ class ModelInfo:
     def metrics(self) -> dict[str, Any] | None:
         return _read_json(self.folder / METRICS_FILE)
 
+    def readable_metrics(self) -> dict[str, Any]:
+        """The metrics, or {} when the file is missing or damaged (for choosing among models)."""
+        try:
+            return self.metrics() or {}
+        except (OSError, ValueError):
+            return {}
+
     def photo_metrics(self) -> dict[str, dict[str, Any]]:
         """End-to-end results on photo sets, by file stem (photos_<set>); unreadable files are
         left to the caller (json/OS errors propagate)."""
@@ -128,10 +135,11 @@ def default_model_name(root: Path | None = None) -> str:
 def most_accurate(root: Path | None = None) -> tuple[str, bool]:
     """(model name, flip TTA on?) with the best stored PublicTest accuracy over every model and
     both test-time settings: the "most accurate option", chosen without looking at PrivateTest.
-    Models not evaluated yet are left out; ModelNotFoundError if none is evaluated."""
+    Models not evaluated yet (or with an unreadable metrics file) are left out;
+    ModelNotFoundError if none is left."""
     scored: list[tuple[float, str, bool]] = []
     for m in list_models(root):
-        x = m.metrics() or {}
+        x = m.readable_metrics()
         if "publictest_accuracy" in x:
             scored.append((x["publictest_accuracy"], m.name, False))
         tta = x.get("variants", {}).get("flip_tta", {}).get("publictest_accuracy")

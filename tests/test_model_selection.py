@@ -39,7 +39,9 @@ def test_the_default_is_the_best_single_model_on_publictest_within_the_speed_lim
         "slow": {"public": 0.69, "private": 0.69, "tta_public": 0.70, "ms": 3.1},  # too slow for the default
         "pair": {"public": 0.71, "private": 0.70, "tta_public": 0.715, "ms": 1.5, "members": ["small", "mid"]},
         "fresh": {},  # not evaluated: never chosen
+        "broken": {},
     })
+    (root / "broken" / "metrics.json").write_text("{not json")  # a damaged file is skipped, not fatal
     assert select_default(root) == "mid" and default_model_name(root) == "mid"
     assert select_default(root, max_ms_per_face=5.0) == "slow"
     assert most_accurate(root) == ("pair", True)  # models and flip TTA compared on PublicTest

@@ -137,7 +137,7 @@ def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
     root = Path(root or models_dir())
     candidates = []
     for m in list_models(root):
-        x = m.metrics() or {}
+        x = m.readable_metrics()
         ms = x.get("speed", {}).get("ms_per_face_batch1_p50")
         if not m.is_ensemble and "publictest_accuracy" in x and ms is not None and ms <= max_ms_per_face:
             candidates.append((x["publictest_accuracy"], m.name))

@@ -71,8 +71,9 @@ def home() -> None:
     st.markdown(
         "Photos, video files and webcam frames are analysed in memory and discarded. **No image, "
         "frame or result is written to disk or to logs**, and nothing is sent anywhere else. Results "
-        "live only in your browser session and are gone when you close the tab; the downloads are "
-        "made for you on request and not kept."
+        "live only in your browser session, in the server's memory; when you close the tab the server "
+        "keeps them two minutes in case the connection comes back, then deletes them with the "
+        "session, downloads included."
     )
 
     st.subheader("Lawful use")

@@ -119,6 +119,9 @@ for index, upload in enumerate(uploads):
         st.image(shown, caption=f"{name}: {count} ({result.width}x{result.height})")
         if scale != 1.0:
             st.caption(f"Shown reduced; the PNG download has the full {result.width}x{result.height} pixels.")
+        if len(faces) >= analyzer.max_faces:
+            st.info(f"At most {analyzer.max_faces} faces are analysed per photo: these are the largest ones "
+                    "the detector found.")
         if not faces:
             st.warning(f"No face was found in “{name}”. Faces need to be reasonably frontal, lit and "
                        "not tiny: for small faces in a large photo try the blazeface-tiled detector, "

@@ -344,3 +344,46 @@ def test_comparison_helpers_survive_bad_files(zoo):
     assert matrix.shape == (7, 7) and labels == list(EMOTIONS)
     assert confusion_matrix({"confusion_matrix": [[1, 2]], "labels": ["a"]}) is None
     assert next(r["variant"] for r in variant_rows(entries["tiny"].metrics)) == "float32"
+
+
+# --- live webcam page ----------------------------------------------------------------------
+
+
+class _StubWebrtc:
+    """streamlit_webrtc for AppTest, whose mock runtime the real component cannot run on (the
+    real one is driven by tests/test_e2e_browser.py): records what the page passed, not playing."""
+
+    class WebRtcMode:
+        SENDRECV = "sendrecv"
+
+    calls: list[dict] = []
+
+    @classmethod
+    def webrtc_streamer(cls, **kwargs):
+        from types import SimpleNamespace
+
+        cls.calls.append(kwargs)
+        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
+
+
+def test_live_page_hands_changed_settings_to_the_same_processor(app_models, monkeypatch):
+    """A settings change reruns the page: the session keeps its one LiveProcessor (and with it
+    the running stream's tracks, timeline and summary), hands it the new options, and the
+    WebRTC component keeps calling that processor."""
+    import sys
+
+    _StubWebrtc.calls.clear()
+    monkeypatch.setitem(sys.modules, "streamlit_webrtc", _StubWebrtc)
+    at = run_page(str(ROOT / "pages" / "2_Live_webcam.py"))
+    assert_clean(at)
+    processor = at.session_state["live_processor"]
+    assert processor.options.show_probabilities is False and processor.options.show_stats is True
+    at.toggle(key="live_show_probabilities").set_value(True).run()
+    at.toggle(key="live_show_stats").set_value(False).run()
+    assert_clean(at)
+    assert at.session_state["live_processor"] is processor
+    assert processor.options.show_probabilities is True and processor.options.show_stats is False
+    assert len(_StubWebrtc.calls) == 3
+    assert {c["queued_video_frames_callback"].__self__ for c in _StubWebrtc.calls} == {processor}
+    assert all(c["key"] == "fer-live-webcam" and c["async_processing"] for c in _StubWebrtc.calls)
+    assert any("Start camera" in i.value for i in at.info)  # nothing analysed yet: the page says how to start

@@ -7,9 +7,6 @@ Playwright browser download is used. Skips, with the reason, only when Chromium 
 
 from __future__ import annotations
 
-import base64
-import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,22 +15,15 @@ import cv2
 import numpy as np
 import pytest
 
+from bench.browser import STREAM_TIMEOUT_S, WebcamPage, chromium_args, find_chromium, readout_darkened, write_y4m
 from fer_core.labels import EMOTION_COLORS_RGB
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
 
 FRAME_W, FRAME_H = 640, 480
 ASTRONAUT_FACE = (174, 68, 104, 106)  # x, y, w, h of the face in scikit-image's 512x512 astronaut (by eye)
 BACKGROUND = 90  # grey around the picture: far from every emotion colour, darkened by the readout
-STREAM_TIMEOUT_S = 120  # WebRTC setup plus the first analysed frames on a busy 2-core machine
 COLOR_TOLERANCE = 40  # per channel, after two VP8 encodes and 4:2:0 chroma subsampling
 MIN_NEW_COLOR_PIXELS = 400  # the label tag alone fills ~100x20 px
-
-
-def find_chromium() -> str | None:
-    for candidate in (os.environ.get("FER_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if candidate and shutil.which(candidate):
-            return shutil.which(candidate)
-    return None
 
 
 CHROMIUM = find_chromium()
@@ -48,31 +38,6 @@ def camera_picture(astronaut: np.ndarray) -> np.ndarray:
     x0 = (FRAME_W - FRAME_H) // 2
     canvas[:, x0 : x0 + FRAME_H] = face
     return canvas
-
-
-def write_y4m(path: Path, rgb: np.ndarray, frames: int = 15, fps: int = 15) -> None:
-    """A still video in the YUV4MPEG2 4:2:0 format Chromium's fake camera reads (and loops)."""
-    h, w = rgb.shape[:2]
-    i420 = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes()
-    with open(path, "wb") as f:
-        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            f.write(b"FRAME\n" + i420)
-
-
-GRAB_FRAME_JS = """(video) => {
-    if (!video.videoWidth || video.readyState < 2) return null;
-    const canvas = document.createElement('canvas');
-    canvas.width = video.videoWidth;
-    canvas.height = video.videoHeight;
-    canvas.getContext('2d').drawImage(video, 0, 0);
-    return canvas.toDataURL('image/png');
-}"""
-
-
-def decode_data_url(url: str) -> np.ndarray:
-    png = np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8)
-    return cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def face_region(shape: tuple[int, ...]) -> tuple[slice, slice]:
@@ -98,15 +63,6 @@ def new_emotion_color_pixels(frame: np.ndarray, reference: np.ndarray) -> dict[s
         return int(np.all(np.abs(img[region].astype(np.int16) - color) <= COLOR_TOLERANCE, axis=-1).sum())
 
     return {name: near(frame, c) - near(ref, c) for name, c in EMOTION_COLORS_RGB.items()}
-
-
-def readout_darkened(frame: np.ndarray, reference: np.ndarray) -> bool:
-    """The FPS/latency panel halves the brightness of the top-left corner (plus white text)."""
-    ref = cv2.resize(reference, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_AREA)
-    h, w = frame.shape[:2]
-    region = (slice(int(0.015 * h), int(0.05 * h)), slice(int(0.01 * w), int(0.06 * w)))
-    # the darkened background: the median ignores the white letters
-    return float(np.median(frame[region])) < 0.75 * float(np.median(ref[region]))
 
 
 def boxed(picture: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -135,7 +91,7 @@ def test_the_camera_stream_comes_back_with_emotion_overlays(tiny_models_dir, ast
     at_face = (face_x.start + 30, face_y.start + 30, face_x.stop - face_x.start - 60, face_y.stop - face_y.start - 60)
     assert max(new_emotion_color_pixels(boxed(picture, at_face), picture).values()) >= MIN_NEW_COLOR_PIXELS
     video = tmp_path / "face.y4m"
-    write_y4m(video, picture)
+    write_y4m(video, [picture] * 15)
 
     # With app.py (the normal layout) the page has its own URL; before the app shell exists
     # the page runs as the main script.
@@ -149,14 +105,7 @@ def test_the_camera_stream_comes_back_with_emotion_overlays(tiny_models_dir, ast
     with running(command, port, log, env) as server:
         assert wait_healthy(server, port, log) == (200, "ok")
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}",
-                "--autoplay-policy=no-user-gesture-required",
-                "--no-sandbox",  # CI containers run as root
-                "--disable-dev-shm-usage",
-            ])
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video))
             try:
                 frame, page_text = run_webcam_page(browser, f"http://127.0.0.1:{port}{path}", picture, log)
             finally:
@@ -173,34 +122,24 @@ def test_the_camera_stream_comes_back_with_emotion_overlays(tiny_models_dir, ast
 def run_webcam_page(browser, url: str, picture: np.ndarray, log: Path) -> tuple[np.ndarray, str]:
     """Open the page, press Start, and return the first returned frame that carries the overlay
     (or fail with the last frame's measurements) and the page's text."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.goto(url, wait_until="domcontentloaded")
-    component = page.frame_locator("iframe[title*='streamlit_webrtc']")
-    start = component.get_by_role("button", name="Start camera")
-    start.wait_for(timeout=STREAM_TIMEOUT_S * 1000)
-    start.click()
-    video = component.locator("video").first
-    video.wait_for(timeout=STREAM_TIMEOUT_S * 1000)
-
+    visitor = WebcamPage(browser, url, picture)
+    visitor.start()
+    visitor.video.wait_for(timeout=STREAM_TIMEOUT_S * 1000)
     deadline = time.monotonic() + STREAM_TIMEOUT_S
     last: np.ndarray | None = None
     while time.monotonic() < deadline:
-        data_url = video.evaluate(GRAB_FRAME_JS)
-        if data_url:
-            last = decode_data_url(data_url)
-            if has_overlay(last, picture):
-                break
-        page.wait_for_timeout(500)
+        last = visitor.grab()
+        if last is not None and has_overlay(last, picture):
+            break
+        visitor.page.wait_for_timeout(500)
     else:
         details = "no frame came back" if last is None else (
             f"last frame {last.shape}: new colour pixels {new_emotion_color_pixels(last, picture)}, "
             f"readout {readout_darkened(last, picture)}")
         pytest.fail(f"returned video never showed the overlay ({details}).\nbrowser console: "
-                    f"{console[-20:]}\nserver log: {log.read_text()[-3000:]}")
+                    f"{visitor.console[-20:]}\nserver log: {log.read_text()[-3000:]}")
     # the statistics panel refreshes itself once a second while the camera runs
-    page.get_by_text("Analysed FPS").first.wait_for(timeout=30_000)
-    text = page.inner_text("body")
-    component.get_by_role("button", name="Stop").click()
+    visitor.page.get_by_text("Analysed FPS").first.wait_for(timeout=30_000)
+    text = visitor.text()
+    visitor.stop()
     return last, text

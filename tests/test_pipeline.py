@@ -89,6 +89,23 @@ def test_max_faces_keeps_the_largest(tiny_classifier, astronaut):
     assert sorted(f.box[2] for f in faces) == [17, 18, 19]
 
 
+def test_a_photo_with_200_faces_keeps_the_largest_hundred_and_draws_them(tiny_classifier, astronaut):
+    """A crowd shot: 200 detections (20-69 px) on a 1280x640 photo (the detector's own scale).
+    The pipeline keeps the MAX_FACES largest, classifies them in one batch, and draws each."""
+    from fer_core.drawing import draw_faces
+    from fer_core.pipeline import MAX_FACES
+
+    photo = np.ascontiguousarray(np.tile(cv2.resize(astronaut, (64, 64)), (10, 20, 1)))
+    sizes = [20 + i // 4 for i in range(200)]
+    boxes = [((i % 20) * 64, (i // 20) * 64, s, s) for i, s in enumerate(sizes)]
+    faces = FaceAnalyzer(_FixedDetector(boxes), tiny_classifier).analyze(photo)
+    assert len(faces) == MAX_FACES == 100
+    assert sorted(f.box[2] for f in faces) == sorted(sizes)[-100:]
+    assert [f.face_id for f in faces] == list(range(1, 101))
+    drawn = draw_faces(photo, faces)
+    assert drawn.shape == photo.shape and (drawn != photo).any()
+
+
 def test_stream_keeps_ids_and_smooths(tiny_classifier, astronaut):
     detector = _FixedDetector([(180, 40, 100, 120)])
     stream = StreamAnalyzer(FaceAnalyzer(detector, tiny_classifier), smoothing=0.9)

@@ -1,5 +1,6 @@
 """The running server (`streamlit run app.py` with the shipped .streamlit/config.toml): XSRF
-protection refuses uploads without the visitor's own token."""
+protection refuses uploads without the visitor's own token, and an upload over the size limit
+is refused by the server itself."""
 
 from __future__ import annotations
 
@@ -14,13 +15,17 @@ from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_e
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
 
 
-def put(port: int, path: str, headers: dict[str, str], opener: urllib.request.OpenerDirector) -> int:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=b"x", method="PUT", headers=headers)
+def put(port: int, path: str, headers: dict[str, str], opener: urllib.request.OpenerDirector,
+        body: bytes = b"x") -> int | str:
+    """The status code, or how the connection ended when the server stopped reading."""
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="PUT", headers=headers)
     try:
-        with opener.open(req, timeout=10) as resp:
+        with opener.open(req, timeout=60) as resp:
             return resp.status
     except urllib.error.HTTPError as err:
         return err.code
+    except (urllib.error.URLError, ConnectionError) as err:
+        return type(getattr(err, "reason", err)).__name__
 
 
 def test_uploads_need_the_visitors_xsrf_token(tmp_path):
@@ -45,3 +50,45 @@ def test_uploads_need_the_visitors_xsrf_token(tmp_path):
         assert put(port, upload, {"X-Xsrftoken": "2|00000000|" + "0" * 32 + "|0"}, opener) == 403
         # the visitor's own token passes the check (then the unknown session is refused: 400)
         assert put(port, upload, {"X-Xsrftoken": token}, opener) == 400
+
+
+def test_a_photo_over_the_upload_limit_gets_a_clear_message_and_breaks_nothing(tiny_models_dir, astronaut,
+                                                                              tmp_path):
+    """Headless Chromium on the Photo page: a file over server.maxUploadSize is refused with the
+    limit named, and a normal photo right after it is analysed."""
+    import re
+
+    import cv2
+    import pytest
+
+    from bench.browser import find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium (apt-get install chromium fonts-dejavu-core)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
+    limit_mb = CONFIG["server"]["maxUploadSize"]
+    big = tmp_path / "huge.jpg"
+    with open(big, "wb") as fh:  # sparse: the size is what counts
+        fh.truncate((limit_mb + 1) * 2**20)
+    photo = tmp_path / "visitor.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    port = free_port()
+    log = tmp_path / "server.log"
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+               "--server.address", "127.0.0.1"]
+    with running(command, port, log, streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir)})) as server:
+        wait_healthy(server, port, log)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/Photo", timeout=120_000)
+                upload = page.locator('input[type="file"]').first
+                upload.set_input_files(str(big))
+                page.get_by_text(re.compile(rf"File must be {limit_mb}(\.0)? ?MB or smaller")).first.wait_for(
+                    timeout=60_000)
+                upload.set_input_files(str(photo))
+                page.get_by_text(re.compile(r"visitor\.png: (no face|\d+ faces?)")).first.wait_for(timeout=120_000)
+            finally:
+                browser.close()

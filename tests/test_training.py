@@ -8,6 +8,7 @@ import csv
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,27 @@ def test_challenge_csv(tmp_path):
     path.write_text("emotion,Usage\n0,Training\n")
     with pytest.raises(DatasetError, match="pixels"):
         load_dataset(path)
+
+
+def test_challenge_csv_private_test_rows_and_bad_rows(tmp_path):
+    face = " ".join(["128"] * 2304)
+    path = tmp_path / "fer2013.csv"
+    path.write_text(f"emotion,pixels,Usage\n3,{face},Training\n6,{face},PrivateTest\n0,{face},\n")
+    ds = load_dataset(path)
+    assert ds["test"].labels.tolist() == [6] and ds["train"].labels.tolist() == [3, 0]  # no Usage: Training
+    bad_rows = {
+        f"7,{face},Training": "emotion 7 is not one of 0..6",
+        f"-1,{face},Training": "emotion -1",
+        f"happy,{face},Training": "whole numbers",
+        f"3,{' '.join(['1'] * 2303)},Training": "expected 2304 pixels, got 2303",
+        f"3,{' '.join(['256'] * 2304)},Training": "0..255",
+        f"3,{' '.join(['x'] * 2304)},Training": "whole numbers",
+        f"3,{face},Validation": "unknown Usage 'Validation'",
+    }
+    for row, message in bad_rows.items():
+        path.write_text(f"emotion,pixels,Usage\n3,{face},Training\n{row}\n")
+        with pytest.raises(DatasetError, match=f"fer2013.csv:3: .*{re.escape(message)}"):
+            load_dataset(path)
 
 
 def test_bad_data_paths(tmp_path):

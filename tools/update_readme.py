@@ -8,6 +8,9 @@
     <!-- BEGIN photo_settings --> ... <!-- END photo_settings -->   bench/results/photo_settings.md
     <!-- BEGIN train_speed --> ... <!-- END train_speed -->         bench/results/train_speed.md
     <!-- BEGIN install_cost --> ... <!-- END install_cost -->       bench/results/install_cost.md
+    <!-- BEGIN load --> ... <!-- END load -->              bench/results/load.md (python -m bench.load)
+    <!-- BEGIN soak --> ... <!-- END soak -->              bench/results/soak.md (python -m bench.soak)
+    <!-- BEGIN fuzz_image --> ... <!-- END fuzz_image -->  bench/results/fuzz_image.md (python -m fuzz.report image)
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
 suite checks that README.md is up to date with those files."""
@@ -77,6 +80,9 @@ def sections() -> dict[str, str]:
         "photo_settings": _file_section(ROOT / "bench" / "results" / "photo_settings.md"),
         "train_speed": _file_section(ROOT / "bench" / "results" / "train_speed.md"),
         "install_cost": _file_section(ROOT / "bench" / "results" / "install_cost.md"),
+        "load": _file_section(ROOT / "bench" / "results" / "load.md"),
+        "soak": _file_section(ROOT / "bench" / "results" / "soak.md"),
+        "fuzz_image": _file_section(ROOT / "bench" / "results" / "fuzz_image.md"),
     }
 
 

@@ -12,6 +12,7 @@ import streamlit as st
 from fer_core.classifier import ModelNotFoundError
 from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTOR_NAMES
 from fer_core.model_zoo import default_model_name, list_models
+from ui.session_reaper import start_session_reaper
 
 DEFAULT_SMOOTHING = 0.6
 
@@ -45,7 +46,9 @@ def _store(key: str) -> None:
 
 def sidebar_settings() -> Settings:
     """Draw the shared settings in the sidebar; stop the page with a clear message when no
-    model is installed."""
+    model is installed. Every page calls this first, so it also starts the session reaper
+    (once per server: it shuts down the sessions whose browser left; see its module)."""
+    start_session_reaper()
     try:
         models = list_models()
         default_model = default_model_name()

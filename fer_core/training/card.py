@@ -69,8 +69,9 @@ def _schedule_line(c: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
         ]
     budget = f"a {c['minutes']:g}-minute budget" if c.get("minutes") else f"{c['epochs']} epochs"
     ema = f"EMA of the weights (momentum {c['ema']:g}, BatchNorm re-estimated)" if c.get("ema") else "no EMA"
+    optimizer = "SGD with Nesterov momentum 0.9" if c["optimizer"] == "sgd" else c["optimizer"]
     return [
-        f"- {c['optimizer']} (Nesterov momentum 0.9 for sgd), peak learning rate {c['lr']:g}: linear warm-up over "
+        f"- {optimizer}, peak learning rate {c['lr']:g}: linear warm-up over "
         f"{c['warmup']:.0%} of the steps, then linear decay to zero; batch {c['batch_size']}, label smoothing "
         f"{c['label_smoothing']:g}, decoupled weight decay {c['weight_decay']:g}, class-weight power "
         f"{c['class_weight_power']:g}, augmentation strength {c['augment_strength']:g} (flip, rotation, scale, "

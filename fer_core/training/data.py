@@ -166,11 +166,19 @@ def load_csv(path: Path) -> FerDataset:
             split = _CSV_USAGE_SPLIT.get(usage)
             if split is None:
                 raise DatasetError(f"{path}:{line_no}: unknown Usage {row.get('Usage')!r}")
-            pixels = np.array(row["pixels"].split(), dtype=np.uint8)
-            if pixels.size != 48 * 48:
-                raise DatasetError(f"{path}:{line_no}: expected 2304 pixels, got {pixels.size}")
-            rows[split][0].append(pixels.reshape(48, 48))
-            rows[split][1].append(int(row["emotion"]))
+            try:
+                values = np.array([int(v) for v in (row["pixels"] or "").split()], dtype=np.int64)
+                label = int(row["emotion"] or "")
+            except ValueError:
+                raise DatasetError(f"{path}:{line_no}: emotion and pixels must be whole numbers") from None
+            if values.size != 48 * 48:
+                raise DatasetError(f"{path}:{line_no}: expected 2304 pixels, got {values.size}")
+            if values.min() < 0 or values.max() > 255:
+                raise DatasetError(f"{path}:{line_no}: pixel values must lie in 0..255")
+            if not 0 <= label < NUM_CLASSES:
+                raise DatasetError(f"{path}:{line_no}: emotion {label} is not one of 0..{NUM_CLASSES - 1}")
+            rows[split][0].append(values.astype(np.uint8).reshape(48, 48))
+            rows[split][1].append(label)
     splits = {
         s: Split(np.stack(imgs), np.array(labels, dtype=np.int64)) for s, (imgs, labels) in rows.items() if imgs
     }

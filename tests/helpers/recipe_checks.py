@@ -58,9 +58,11 @@ def teacher_uses_the_mix() -> None:
             return np.tile([0.7, 0.1, 0.1, 0.05, 0.05, 0.0, 0.0], (len(faces), 1))
 
     teacher = Teacher.__new__(Teacher)
-    teacher.model, teacher.weight, teacher.temperature = Fixed(), 0.5, 1.0
-    mixed = teacher.targets(np.zeros((2, 48, 48, 1), np.float32), np.eye(7, dtype=np.float32)[[3, 0]])
+    teacher.weight, teacher.temperature = 0.5, 1.0
+    teacher.probs = Teacher.label(Fixed(), np.zeros((3, 48, 48), np.uint8))
+    mixed = teacher.targets(np.array([2, 0]), np.eye(7, dtype=np.float32)[[3, 0]])
     np.testing.assert_allclose(mixed[0, 3], 0.5 + 0.5 * 0.05, atol=1e-5)
+    np.testing.assert_allclose(mixed[1, 0], 0.5 + 0.5 * 0.7, atol=1e-5)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,154 @@
+"""Headless Chromium on the Live webcam page, for the browser test and the load and soak benches.
+
+Debian's `chromium` with a fake camera that plays a YUV4MPEG2 file in a loop, driven by
+Playwright (no Playwright browser download). `WebcamPage` is one visitor: it opens the page,
+presses Start, waits for the first frame our callback drew (the FPS readout darkens the top-left
+corner), and reads what the page and the returned video show."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+STREAM_TIMEOUT_S = 120  # WebRTC setup plus the first analysed frames on a busy 2-core machine
+
+
+def find_chromium() -> str | None:
+    for candidate in (os.environ.get("FER_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if candidate and shutil.which(candidate):
+            return shutil.which(candidate)
+    return None
+
+
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int = 15) -> None:
+    """RGB frames as a YUV4MPEG2 4:2:0 video, the format Chromium's fake camera reads (and loops)."""
+    h, w = frames[0].shape[:2]
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for rgb in frames:
+            f.write(b"FRAME\n" + cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+
+
+def chromium_args(video: Path) -> list[str]:
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+        "--autoplay-policy=no-user-gesture-required",
+        "--no-sandbox",  # CI containers run as root
+        "--disable-dev-shm-usage",
+        # many visitors share one headless browser: none of their pages may count as a background
+        # tab whose timers, rendering or media Chromium slows down or pauses
+        "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows",
+        "--disable-renderer-backgrounding",
+        "--disable-background-media-suspend",
+    ]
+
+
+GRAB_FRAME_JS = """(video) => {
+    if (!video.videoWidth || video.readyState < 2) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    canvas.getContext('2d').drawImage(video, 0, 0);
+    return canvas.toDataURL('image/png');
+}"""
+
+# frames the browser has decoded and shown: counts what the server sent back
+PLAYBACK_JS = "(video) => video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality().totalVideoFrames : -1"
+
+
+def decode_data_url(url: str) -> np.ndarray:
+    png = np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8)
+    return cv2.cvtColor(cv2.imdecode(png, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def readout_darkened(frame: np.ndarray, reference: np.ndarray) -> bool:
+    """The FPS/latency panel halves the brightness of the top-left corner (plus white text): a
+    returned frame that shows it went through our callback."""
+    ref = cv2.resize(reference, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_AREA)
+    h, w = frame.shape[:2]
+    region = (slice(int(0.015 * h), int(0.05 * h)), slice(int(0.01 * w), int(0.06 * w)))
+    # the darkened background: the median ignores the white letters
+    return float(np.median(frame[region])) < 0.75 * float(np.median(ref[region]))
+
+
+@dataclass(frozen=True)
+class PanelStats:
+    """The live panel's three figures, as the page shows them."""
+
+    fps: float
+    latency_ms: float
+    skipped_share: float
+
+
+_PANEL = re.compile(r"Analysed FPS\s+([\d.]+)\s+Latency\s+([\d.]+)\s*ms\s+Skipped\s+([\d.]+)%")
+
+
+def parse_panel(text: str) -> PanelStats | None:
+    m = _PANEL.search(text)
+    return None if m is None else PanelStats(float(m[1]), float(m[2]), float(m[3]) / 100.0)
+
+
+class WebcamPage:
+    """One visitor on the Live webcam page, in its own browser context (its own Streamlit session)."""
+
+    def __init__(self, browser: Any, url: str, reference: np.ndarray, **context_options: Any) -> None:
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000}, **context_options)
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.url, self.reference = url, reference
+        self.component = self.page.frame_locator("iframe[title*='streamlit_webrtc']")
+        self.video = self.component.locator("video").first
+
+    def start(self, timeout_s: float = STREAM_TIMEOUT_S) -> None:
+        self.page.goto(self.url, wait_until="domcontentloaded")
+        button = self.component.get_by_role("button", name="Start camera")
+        button.wait_for(timeout=timeout_s * 1000)
+        button.click()
+
+    def grab(self) -> np.ndarray | None:
+        data_url = self.video.evaluate(GRAB_FRAME_JS)
+        return decode_data_url(data_url) if data_url else None
+
+    def wait_processed(self, timeout_s: float = STREAM_TIMEOUT_S, poll_s: float = 0.25) -> np.ndarray | None:
+        """The first returned frame our callback drew into, or None when none came in time."""
+        self.video.wait_for(timeout=timeout_s * 1000)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            frame = self.grab()
+            if frame is not None and readout_darkened(frame, self.reference):
+                return frame
+            self.page.wait_for_timeout(poll_s * 1000)
+        return None
+
+    def frames_shown(self, timeout_s: float = 5.0) -> int | None:
+        """Frames the page's video element has shown so far; None when it has no video element
+        (the stream ended, or the component is being rebuilt)."""
+        try:
+            return int(self.video.evaluate(PLAYBACK_JS, timeout=timeout_s * 1000))
+        except Exception:  # playwright's TimeoutError / Error: no such element now
+            return None
+
+    def panel(self, timeout_s: float = 5.0) -> PanelStats | None:
+        return parse_panel(self.page.inner_text("body", timeout=timeout_s * 1000))
+
+    def text(self, timeout_s: float = 30.0) -> str:
+        return str(self.page.inner_text("body", timeout=timeout_s * 1000))
+
+    def stop(self) -> None:
+        self.component.get_by_role("button", name="Stop").click()
+
+    def close(self) -> None:
+        self.context.close()

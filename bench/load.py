@@ -1,0 +1,297 @@
+"""Concurrent live webcams against one `streamlit run` server, through real WebRTC.
+
+    python -m bench.load [--streams 1 2 4 8] [--seconds 30]
+
+One `streamlit run app.py` server with the shipped default model. For each level N, N headless
+Chromium browsers (one per visitor, as in real life: a headless browser throttles all but its
+front page, which would starve the other visitors' cameras) open the Live webcam page, each its
+own Streamlit session and peer connection; the fake camera plays a 640x480, 30 FPS video of a moving
+face. The visitors start one after another, each under the load of those already running, and
+each is timed from pressing Start to the first returned frame our callback drew into (time to
+first processed frame). Then, over a window of `--seconds`, every second and per stream:
+
+* analysed FPS, latency and skipped share as the page's own live panel shows them (the
+  server-side LiveProcessor's figures: frames analysed per second, analysis latency, share of
+  camera frames skipped because the previous one was still being analysed);
+* frames the browser received and showed (`getVideoPlaybackQuality`): the video must keep
+  coming (frame skipping, never a stall); the longest gap between new frames is reported.
+
+Per level, for the server process: CPU (in cores) over the window, resident memory and threads
+at its end, and again after the visitors left. The browser runs on the same machine, so its CPU
+is measured too: on a machine that also hosts the clients, the figures are a lower bound for a
+dedicated server.
+
+Writes bench/results/load.json and load.md (README section `load`), including the sizing rule
+that follows: the most streams one server held with every stream at >= 10 analysed FPS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import psutil
+
+from bench.browser import STREAM_TIMEOUT_S, WebcamPage, chromium_args, find_chromium, write_y4m
+from bench.frames import moving_sequence
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+
+RESULTS = ROOT / "bench" / "results"
+TARGET_FPS = 10.0  # the sizing rule's bar: every stream at >= 10 analysed FPS
+CAMERA_FPS = 30
+WARMUP_S = 5.0  # after the last visitor's first frame, before the window opens
+SETTLE_S = 10.0  # after the visitors leave, before memory is read again
+STALL_S = 2.0  # a stream with no new frame for this long has stalled
+
+
+def camera_frames(width: int = 640, height: int = 480) -> list[np.ndarray]:
+    """A second of a face moving a little (scikit-image's astronaut, centred on grey)."""
+    from skimage import data
+
+    canvas = np.full((height, width, 3), 90, np.uint8)
+    face = cv2.resize(data.astronaut(), (height, height), interpolation=cv2.INTER_AREA)
+    x0 = (width - height) // 2
+    canvas[:, x0 : x0 + height] = face
+    return moving_sequence(canvas, length=CAMERA_FPS, radius=8)
+
+
+def chromium_cpu_s() -> float:
+    """CPU seconds used so far by every Chromium process on the machine (the load's clients)."""
+    total = 0.0
+    for p in psutil.process_iter(["name", "cpu_times"]):
+        name = (p.info["name"] or "").lower()
+        if ("chrom" in name or "headless" in name) and p.info["cpu_times"] is not None:
+            total += p.info["cpu_times"].user + p.info["cpu_times"].system
+    return total
+
+
+def cpu_s(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return t.user + t.system
+
+
+def machine_busy_s() -> float:
+    t = psutil.cpu_times()
+    return t.user + t.system + t.nice + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+
+
+def longest_gap_s(samples: list[tuple[float, int | None]]) -> float:
+    """Longest time without a new frame between samples (resolution ~1 s); a sample without a
+    video element counts as no new frame."""
+    gap, last_new, best = 0.0, samples[0][0], samples[0][1] or 0
+    for t, shown in samples[1:]:
+        if shown is not None and shown > best:
+            last_new, best = t, shown
+        gap = max(gap, t - last_new)
+    return gap
+
+
+def received_fps(samples: list[tuple[float, int | None]]) -> float | None:
+    """Frames shown per second between the first and last samples that could read the video
+    element; None when fewer than two could (the page did not answer in time)."""
+    counted = [(t, n) for t, n in samples if n is not None]
+    if len(counted) < 2:
+        return None
+    return (counted[-1][1] - counted[0][1]) / max(1e-9, counted[-1][0] - counted[0][0])
+
+
+def run_level(pw: Any, chromium: str, video: Path, url: str, reference: np.ndarray, streams: int,
+              seconds: float, server: psutil.Process) -> dict[str, Any]:
+    browsers: list[Any] = []
+    visitors: list[WebcamPage] = []
+    first_s: list[float | None] = []
+    try:
+        for _ in range(streams):
+            browsers.append(pw.chromium.launch(executable_path=chromium, headless=True, args=chromium_args(video)))
+            visitor = WebcamPage(browsers[-1], url, reference)
+            t0 = time.monotonic()
+            visitor.start()
+            frame = visitor.wait_processed(STREAM_TIMEOUT_S)
+            first_s.append(time.monotonic() - t0 if frame is not None else None)
+            visitors.append(visitor)
+        time.sleep(WARMUP_S)
+
+        shown: list[list[tuple[float, int | None]]] = [[] for _ in visitors]
+        panels: list[list[Any]] = [[] for _ in visitors]
+        server_cpu0, chrome_cpu0, busy0 = cpu_s(server), chromium_cpu_s(), machine_busy_s()
+        t_start = time.monotonic()
+        while (now := time.monotonic()) - t_start < seconds:
+            for i, visitor in enumerate(visitors):
+                shown[i].append((time.monotonic(), visitor.frames_shown()))
+                panel = visitor.panel()
+                if panel is not None:
+                    panels[i].append(panel)
+            time.sleep(max(0.0, 1.0 - (time.monotonic() - now)))
+        wall = time.monotonic() - t_start
+        server_cores = (cpu_s(server) - server_cpu0) / wall
+        chrome_cores = (chromium_cpu_s() - chrome_cpu0) / wall
+        busy_cores = (machine_busy_s() - busy0) / wall
+        rss_mib, threads = server.memory_info().rss / 2**20, server.num_threads()
+        errors = sum("analysis failed" in v.text() for v in visitors)
+    finally:
+        for visitor in visitors:
+            visitor.close()
+        for browser in browsers:
+            browser.close()
+    time.sleep(SETTLE_S)
+
+    per_stream = []
+    for i in range(len(visitors)):
+        got = shown[i]
+        fps = [p.fps for p in panels[i]]
+        latency = [p.latency_ms for p in panels[i]]
+        per_stream.append({
+            "first_processed_s": first_s[i],
+            "analysed_fps_median": statistics.median(fps) if fps else 0.0,
+            "latency_ms_median": statistics.median(latency) if latency else None,
+            "skipped_share": panels[i][-1].skipped_share if panels[i] else None,
+            "received_fps": received_fps(got),
+            "longest_gap_s": longest_gap_s(got),
+            "samples_without_video": sum(n is None for _, n in got),
+        })
+    fps_all = [s["analysed_fps_median"] for s in per_stream]
+    firsts = [s["first_processed_s"] for s in per_stream]
+    return {
+        "streams": streams,
+        "connected": sum(f is not None for f in firsts),
+        "analysed_fps_min": min(fps_all),
+        "analysed_fps_median": statistics.median(fps_all),
+        "received_fps_min": min((s["received_fps"] for s in per_stream if s["received_fps"] is not None),
+                                default=None),
+        "skipped_share_median": statistics.median(s["skipped_share"] or 0.0 for s in per_stream),
+        "latency_ms_median": statistics.median(s["latency_ms_median"] or 0.0 for s in per_stream),
+        "first_processed_s_max": max((f for f in firsts if f is not None), default=None),
+        "longest_gap_s": max(s["longest_gap_s"] for s in per_stream),
+        "stalled_streams": sum(s["longest_gap_s"] >= STALL_S for s in per_stream),
+        "pages_with_analysis_errors": errors,
+        "server_cpu_cores": server_cores,
+        "browser_cpu_cores": chrome_cores,
+        "other_cpu_cores": max(0.0, busy_cores - server_cores - chrome_cores),
+        "server_rss_mib": rss_mib,
+        "server_threads": threads,
+        "server_rss_mib_after_leaving": server.memory_info().rss / 2**20,
+        "server_threads_after_leaving": server.num_threads(),
+        "window_s": wall,
+        "per_stream": per_stream,
+    }
+
+
+def sizing_rule(levels: list[dict[str, Any]]) -> int:
+    """The most streams held with every stream connected, none stalled, all at >= TARGET_FPS."""
+    ok = [lv["streams"] for lv in levels
+          if lv["connected"] == lv["streams"] and lv["stalled_streams"] == 0 and lv["analysed_fps_min"] >= TARGET_FPS]
+    return max(ok, default=0)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    rows = ["| streams | connected | analysed FPS per stream (min / median) | received FPS (min) | skipped | "
+            "latency | first processed frame (slowest) | longest gap | server CPU | browsers' CPU | "
+            "server RSS (running / after leaving) | threads |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for lv in report["levels"]:
+        first = lv["first_processed_s_max"]
+        rows.append(
+            f"| {lv['streams']} | {lv['connected']} | {lv['analysed_fps_min']:.1f} / {lv['analysed_fps_median']:.1f} | "
+            f"{_num(lv['received_fps_min'])} | {100 * lv['skipped_share_median']:.0f}% | "
+            f"{lv['latency_ms_median']:.0f} ms | {'—' if first is None else f'{first:.1f} s'} | "
+            f"{lv['longest_gap_s']:.1f} s | {lv['server_cpu_cores']:.2f} cores | {lv['browser_cpu_cores']:.2f} cores | "
+            f"{lv['server_rss_mib']:.0f} / {lv['server_rss_mib_after_leaving']:.0f} MiB | "
+            f"{lv['server_threads']} / {lv['server_threads_after_leaving']} |")
+    n = report["sizing_rule_streams"]
+    m = report["machine"]
+    rule = (f"**Sizing rule: one {m['cpus']}-core server held {n} live stream{'s' if n != 1 else ''} with every "
+            f"stream at >= {TARGET_FPS:.0f} analysed FPS**" if n else
+            f"**No level kept every stream at >= {TARGET_FPS:.0f} analysed FPS**")
+    rows += ["", rule + f" (model `{report['model']}`, 640x480 camera at {CAMERA_FPS} FPS, each visitor's "
+             f"browser on the same machine; a dedicated server also has the browsers' CPU)."]
+    beyond = [overload_phrase(lv) for lv in report["levels"] if lv["streams"] > n]
+    if beyond:
+        rows += ["", "Beyond that: " + "; ".join(beyond) + "."]
+    rows += ["", f"`python -m bench.load`, {report['window_s']:.0f} s per level, {m['processor']}, "
+                 f"{m['cpus']} CPUs, {report['date']}."]
+    return "\n".join(rows)
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def overload_phrase(lv: dict[str, Any]) -> str:
+    """What one level past the sizing rule did to its streams, from its figures."""
+    first = lv["first_processed_s_max"]
+    joined = (f"{lv['connected']} of {lv['streams']} connected"
+              + ("" if first is None else f" (the last after {first:.0f} s)"))
+    if lv["stalled_streams"]:
+        flow = (f"{lv['stalled_streams']} had a gap of {STALL_S:.0f} s or more without a new frame (longest "
+                f"{lv['longest_gap_s']:.0f} s)")
+    else:
+        flow = f"every stream kept receiving video (lowest {_num(lv['received_fps_min'], 0)} FPS)"
+    return (f"at {lv['streams']} streams {joined}, {flow}, analysed at {lv['analysed_fps_min']:.1f} to "
+            f"{lv['analysed_fps_median']:.1f} FPS each")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4, 8], help="levels (default 1 2 4 8)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="measured window per level (default 30)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for load.json and load.md")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    chromium = find_chromium()
+    if chromium is None:
+        print("bench.load needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    from fer_core.model_zoo import default_model_name
+
+    with tempfile.TemporaryDirectory(prefix="fer-load-") as tmp:
+        frames = camera_frames()
+        video = Path(tmp) / "camera.y4m"
+        write_y4m(video, frames, fps=CAMERA_FPS)
+        port = free_port()
+        log = Path(tmp) / "streamlit.log"
+        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                   "--server.port", str(port), "--server.address", "127.0.0.1"]
+        levels = []
+        with running(command, port, log, streamlit_env({"FER_STUN_URLS": "none"})) as proc:
+            wait_healthy(proc, port, log)
+            server = psutil.Process(proc.pid)
+            with sync_playwright() as pw:
+                for n in args.streams:
+                    print(f"{n} stream(s)…", file=sys.stderr, flush=True)
+                    level = run_level(pw, chromium, video, f"http://127.0.0.1:{port}/Live_webcam", frames[0], n,
+                                      args.seconds, server)
+                    print(json.dumps({k: v for k, v in level.items() if k != "per_stream"}), file=sys.stderr)
+                    levels.append(level)
+    report = {
+        "model": default_model_name(),
+        "date": time.strftime("%Y-%m-%d"),
+        "window_s": args.seconds,
+        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        "levels": levels,
+        "sizing_rule_streams": sizing_rule(levels),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "load.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "load.md").write_text(markdown(report) + "\n")
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,217 @@
+"""Long sessions: one live stream for many minutes, then many sessions opened and closed in turn.
+
+    python -m bench.soak [--minutes 30] [--sessions 50] [--sample-seconds 60]
+
+One `streamlit run app.py` server with the shipped default model and headless Chromium with a
+fake camera (see bench.load). Phase 1: one visitor streams for `--minutes`; every
+`--sample-seconds` the server's resident memory, threads and open files are read, with the
+stream's analysed FPS (the page's panel) and the frames the browser received. Phase 2:
+`--sessions` visitors, one after another, each opens the Live page, starts the camera, waits for
+the first processed frame, stops and leaves (its browser context closed); the same figures after
+each. Then the server is left alone past Streamlit's `server.disconnectedSessionTTL` (sessions
+without a browser are kept that long for a reconnect) and read once more.
+
+Reported: growth per hour of memory, threads and open files over phase 1 (least-squares slope
+after the first sample, which still includes start-up), growth per session over phase 2, and
+what is left once the last session expired. Writes bench/results/soak.json and soak.md (README
+section `soak`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+from bench.browser import STREAM_TIMEOUT_S, WebcamPage, chromium_args, find_chromium, write_y4m
+from bench.load import CAMERA_FPS, camera_frames, cpu_s, machine_busy_s
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+
+RESULTS = ROOT / "bench" / "results"
+SESSION_TTL_S = 120  # streamlit's server.disconnectedSessionTTL default (.streamlit/config.toml keeps it)
+EXPIRY_MARGIN_S = 30  # Streamlit checks for expired sessions now and then, not at once
+
+
+def server_sample(server: psutil.Process, t0: float, **extra: Any) -> dict[str, Any]:
+    return {"t_s": time.monotonic() - t0, "rss_mib": server.memory_info().rss / 2**20,
+            "threads": server.num_threads(), "open_files": server.num_fds(), **extra}
+
+
+def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Least-squares slope; 0 when fewer than two points."""
+    if len(xs) < 2:
+        return 0.0
+    return float(np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 1)[0])
+
+
+def stream_phase(browser: Any, url: str, reference: np.ndarray, server: psutil.Process, minutes: float,
+                 every_s: float) -> list[dict[str, Any]]:
+    visitor = WebcamPage(browser, url, reference)
+    samples: list[dict[str, Any]] = []
+    try:
+        visitor.start()
+        if visitor.wait_processed(STREAM_TIMEOUT_S) is None:
+            raise RuntimeError("the stream never returned a processed frame")
+        t0 = time.monotonic()
+        busy0, server0 = machine_busy_s(), cpu_s(server)
+        while True:
+            panel = visitor.panel()
+            t = time.monotonic() - t0
+            samples.append(server_sample(server, t0, frames_shown=visitor.frames_shown(),
+                                         analysed_fps=None if panel is None else panel.fps,
+                                         server_cores=(cpu_s(server) - server0) / max(t, 1e-9),
+                                         machine_cores=(machine_busy_s() - busy0) / max(t, 1e-9)))
+            print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
+            if samples[-1]["t_s"] >= minutes * 60:
+                break
+            time.sleep(max(0.0, min(every_s, minutes * 60 - (time.monotonic() - t0))))
+        visitor.stop()
+    finally:
+        visitor.close()
+    return samples
+
+
+def sessions_phase(browser: Any, url: str, reference: np.ndarray, server: psutil.Process,
+                   sessions: int) -> list[dict[str, Any]]:
+    samples = []
+    t0 = time.monotonic()
+    for i in range(sessions):
+        visitor = WebcamPage(browser, url, reference)
+        try:
+            visitor.start()
+            ok = visitor.wait_processed(STREAM_TIMEOUT_S) is not None
+            visitor.stop()
+        finally:
+            visitor.close()
+        samples.append(server_sample(server, t0, session=i + 1, processed=ok))
+        print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
+    return samples
+
+
+def summarise(stream: list[dict[str, Any]], sessions: list[dict[str, Any]], expired: dict[str, Any],
+              start: dict[str, Any]) -> dict[str, Any]:
+    later = stream[1:] if len(stream) > 2 else stream
+    hours = [s["t_s"] / 3600 for s in later]
+    n = [s["session"] for s in sessions]
+    frames = [s["frames_shown"] for s in stream]
+    received_fps = (frames[-1] - frames[0]) / max(1e-9, stream[-1]["t_s"] - stream[0]["t_s"])
+    fps = [s["analysed_fps"] for s in stream if s["analysed_fps"] is not None]
+    return {
+        "stream_minutes": stream[-1]["t_s"] / 60,
+        "stream_received_fps": received_fps,
+        "stream_analysed_fps_min": min(fps) if fps else 0.0,
+        "stream_analysed_fps_median": float(np.median(fps)) if fps else 0.0,
+        **{f"{k}_per_hour": slope(hours, [s[k] for s in later]) for k in ("rss_mib", "threads", "open_files")},
+        "sessions": len(sessions),
+        "sessions_processed": sum(s["processed"] for s in sessions),
+        **{f"{k}_per_session": slope(n, [s[k] for s in sessions]) for k in ("rss_mib", "threads", "open_files")},
+        "at_start": start,
+        "after_stream": stream[-1],
+        "after_sessions": sessions[-1] if sessions else None,
+        "after_expiry": expired,
+    }
+
+
+def markdown(report: dict[str, Any]) -> str:
+    s = report["summary"]
+
+    def row(label: str, x: dict[str, Any] | None) -> str:
+        return "" if x is None else f"| {label} | {x['rss_mib']:.0f} MiB | {x['threads']} | {x['open_files']} |"
+
+    lines = [
+        f"One stream for {s['stream_minutes']:.0f} minutes, sampled every {report['sample_seconds']:.0f} s: the "
+        f"browser received {s['stream_received_fps']:.1f} FPS on average, the server analysed "
+        f"{s['stream_analysed_fps_median']:.1f} FPS (median sample; lowest {s['stream_analysed_fps_min']:.1f}) using "
+        f"{s['after_stream']['server_cores']:.2f} cores, while the whole machine (browser and anything else "
+        f"running) used {s['after_stream']['machine_cores']:.2f} of its {report['machine']['cpus']}. Growth per hour (least-squares, after the first "
+        f"sample): memory {s['rss_mib_per_hour']:+.1f} MiB, threads {s['threads_per_hour']:+.1f}, open files "
+        f"{s['open_files_per_hour']:+.1f}.",
+        "",
+        f"{s['sessions']} sessions opened and closed in turn ({s['sessions_processed']} got processed video): "
+        f"per session memory {s['rss_mib_per_session']:+.2f} MiB, threads {s['threads_per_session']:+.2f}, open "
+        f"files {s['open_files_per_session']:+.2f}, until Streamlit drops sessions that have been without a "
+        f"browser for {report.get('session_ttl_s', SESSION_TTL_S)} s:",
+        "",
+        "| server process | resident memory | threads | open files |",
+        "|---|---|---|---|",
+        row("server started, page not yet opened", s["at_start"]),
+        row(f"after {s['stream_minutes']:.0f} min of streaming", s["after_stream"]),
+        row(f"after {s['sessions']} sessions", s["after_sessions"]),
+        row(f"{report.get('session_ttl_s', SESSION_TTL_S) + EXPIRY_MARGIN_S} s later (sessions expired)", s["after_expiry"]),
+        "",
+        f"`python -m bench.soak --minutes {report['minutes']:g} --sessions {report['sessions']}`, model "
+        f"`{report['model']}`, {report['machine']['processor']}, {report['machine']['cpus']} CPUs, {report['date']}.",
+    ]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30.0, help="length of the single stream (default 30)")
+    parser.add_argument("--sessions", type=int, default=50, help="sessions opened and closed in turn (default 50)")
+    parser.add_argument("--sample-seconds", type=float, default=60.0, help="sampling interval (default 60)")
+    parser.add_argument("--session-ttl", type=int, default=SESSION_TTL_S,
+                        help="server.disconnectedSessionTTL for the server, in s (default Streamlit's 120)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for soak.json and soak.md")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    chromium = find_chromium()
+    if chromium is None:
+        print("bench.soak needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    from fer_core.model_zoo import default_model_name
+
+    with tempfile.TemporaryDirectory(prefix="fer-soak-") as tmp:
+        frames = camera_frames()
+        video = Path(tmp) / "camera.y4m"
+        write_y4m(video, frames, fps=CAMERA_FPS)
+        port = free_port()
+        log = Path(tmp) / "streamlit.log"
+        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+                   "--server.port", str(port), "--server.address", "127.0.0.1"]
+        url = f"http://127.0.0.1:{port}/Live_webcam"
+        env = streamlit_env({"FER_STUN_URLS": "none", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl)})
+        with running(command, port, log, env) as proc:
+            wait_healthy(proc, port, log)
+            server = psutil.Process(proc.pid)
+            start = server_sample(server, time.monotonic())
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=chromium, headless=True, args=chromium_args(video))
+                try:
+                    stream = stream_phase(browser, url, frames[0], server, args.minutes, args.sample_seconds)
+                    sessions = sessions_phase(browser, url, frames[0], server, args.sessions)
+                finally:
+                    browser.close()
+            time.sleep(args.session_ttl + EXPIRY_MARGIN_S)
+            expired = server_sample(server, time.monotonic())
+    report = {
+        "model": default_model_name(), "date": time.strftime("%Y-%m-%d"), "minutes": args.minutes,
+        "sessions": args.sessions, "sample_seconds": args.sample_seconds, "session_ttl_s": args.session_ttl,
+        "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
+        "stream": stream, "session_samples": sessions,
+        "summary": summarise(stream, sessions, expired, start),
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "soak.md").write_text(markdown(report) + "\n")
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""The load and soak benchmarks, run briefly against `streamlit run` with the tiny model zoo and
+headless Chromium: every stream connects, keeps receiving video and is analysed; the reports
+are written; sessions that ended leave no thread behind once Streamlit expired them. (The
+figures themselves are the benchmarks' job: `python -m bench.load`, `python -m bench.soak`.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.browser import find_chromium
+
+pytestmark = pytest.mark.skipif(
+    find_chromium() is None, reason="no Chromium executable found (apt-get install chromium fonts-dejavu-core)")
+
+
+@pytest.fixture
+def tiny_app(tiny_models_dir, monkeypatch: pytest.MonkeyPatch):
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
+    monkeypatch.setenv("FER_MODELS_DIR", str(tiny_models_dir))  # the server inherits it
+
+
+def test_two_streams_at_once_all_connect_and_keep_coming(tiny_app, tmp_path) -> None:
+    from bench import load
+
+    assert load.main(["--streams", "2", "--seconds", "6", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "load.json").read_text())
+    (level,) = report["levels"]
+    assert level["connected"] == 2 and level["stalled_streams"] == 0
+    assert level["pages_with_analysis_errors"] == 0
+    for stream in level["per_stream"]:
+        assert stream["received_fps"] and stream["analysed_fps_median"] > 0
+    assert report["model"] == "tiny" and "\n| 2 | 2 | " in (tmp_path / "load.md").read_text()
+
+
+def test_soak_ends_with_the_sessions_released(tiny_app, tmp_path) -> None:
+    from bench import soak
+
+    assert soak.main(["--minutes", "0.2", "--sessions", "2", "--sample-seconds", "4", "--session-ttl", "2",
+                      "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "soak.json").read_text())
+    summary = report["summary"]
+    assert summary["sessions_processed"] == 2 and summary["stream_received_fps"] > 0
+    # the streams' threads (aiortc, the WebRTC worker) end with their sessions
+    assert summary["after_expiry"]["threads"] < summary["after_stream"]["threads"]
+    assert "sessions opened and closed" in (tmp_path / "soak.md").read_text()

@@ -11,6 +11,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from typing import ClassVar
 
 import av
 import cv2
@@ -356,7 +357,7 @@ class _StubWebrtc:
     class WebRtcMode:
         SENDRECV = "sendrecv"
 
-    calls: list[dict] = []
+    calls: ClassVar[list[dict]] = []
 
     @classmethod
     def webrtc_streamer(cls, **kwargs):

@@ -51,7 +51,8 @@ def markdown(report: dict) -> str:
     return (f"`python -m fuzz.report {report['target']} --runs {report['runs']}`: "
             f"{s['inputs_run']:,} inputs in {report['wall_seconds']:,} s of wall time (1 process, on a 2-core "
             f"machine shared with other work), {s['coverage_edges']} coverage edges / {s['coverage_features']} features "
-            f"reached, peak memory {s['peak_rss_mb']} MB; limits {report['limits']['timeout']} s per input and "
+            f"reached in the instrumented Python code (Pillow's and ours; the C decoders under them are not "
+            f"instrumented), peak memory {s['peak_rss_mb']} MB; limits {report['limits']['timeout']} s per input and "
             f"{report['limits']['rss_limit_mb']} MB; {outcome}. Run {report['date']}.")
 
 

@@ -53,3 +53,36 @@ def test_without_evaluated_candidates_selection_says_why(tmp_path: Path) -> None
         select_default(root)
     with pytest.raises(ModelNotFoundError, match="PublicTest"):
         most_accurate(root)
+
+
+def test_ensemble_and_card_commands_on_a_real_zoo(tiny_models_dir: Path, synthetic_data: Path, tmp_path: Path) -> None:
+    """`ensemble` evaluates and registers an averaged model; `card` rewrites a model card from
+    the stored files. Two copies of the fixture's tiny model: their average is the model itself,
+    so the ensemble's stored accuracy must equal the member's."""
+    import shutil
+
+    from tests.conftest import run_cli
+
+    root = tmp_path / "zoo"
+    shutil.copytree(tiny_models_dir, root)
+    shutil.copytree(root / "tiny", root / "tiny2")
+    index = json.loads((root / "index.json").read_text())
+    index["models"]["tiny2"] = dict(index["models"]["tiny"])
+    (root / "index.json").write_text(json.dumps(index))
+    env = {"FER_MODELS_DIR": str(root)}
+
+    done = run_cli("ensemble", "tiny_x2", "--members", "tiny,tiny2", "--data", str(synthetic_data), env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    index = json.loads((root / "index.json").read_text())
+    assert index["models"]["tiny_x2"]["members"] == ["tiny", "tiny2"] and index["default"] == "tiny"
+    member = json.loads((root / "tiny" / "metrics.json").read_text())
+    pair = json.loads((root / "tiny_x2" / "metrics.json").read_text())
+    assert pair["accuracy"] == pytest.approx(member["accuracy"])
+    assert pair["confusion_matrix"] == member["confusion_matrix"]
+
+    card = root / "tiny" / "card.md"
+    card.unlink()
+    done = run_cli("card", "tiny", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert card.read_text().startswith("# Model card: tiny") and f"{100 * member['accuracy']:.2f}%" in card.read_text()
+    assert run_cli("ensemble", "bad", "--members", "tiny,nope", "--data", str(synthetic_data), env=env).returncode != 0

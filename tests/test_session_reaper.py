@@ -1,0 +1,50 @@
+"""ui/session_reaper.py against Streamlit's own session storage class, without a server: expired
+sessions are shut down and taken out, live ones are left alone, media clean-up runs every tick.
+(The running app is covered by tests/test_privacy.py.)"""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+
+from streamlit.runtime.memory_session_storage import MemorySessionStorage
+
+from ui.session_reaper import reap_expired
+
+
+class FakeSession:
+    def __init__(self, session_id: str) -> None:
+        self.id, self.shut_down = session_id, False
+
+    def shutdown(self) -> None:
+        self.shut_down = True
+
+
+def fake_runtime(storage: MemorySessionStorage) -> SimpleNamespace:
+    cleanups: list[int] = []
+    media = SimpleNamespace(remove_orphaned_files=lambda: cleanups.append(1))
+    manager = SimpleNamespace(_session_storage=storage, _storage_lock=threading.Lock())
+    return SimpleNamespace(_session_mgr=manager, media_file_mgr=media, cleanups=cleanups)
+
+
+def test_expired_sessions_are_shut_down_and_removed_live_ones_kept() -> None:
+    clock = [0.0]
+    storage = MemorySessionStorage(ttl_seconds=120)
+    storage._cache._timer = lambda: clock[0]  # Streamlit's TTLCache reads its clock here
+    gone, kept = FakeSession("gone"), FakeSession("kept")
+    storage.save(SimpleNamespace(session=gone))
+    clock[0] = 100.0
+    storage.save(SimpleNamespace(session=kept))
+    runtime = fake_runtime(storage)
+
+    assert reap_expired(runtime) == 0 and not gone.shut_down  # nothing over its time yet
+    clock[0] = 121.0
+    assert reap_expired(runtime) == 1
+    assert gone.shut_down and not kept.shut_down
+    assert [info.session.id for info in storage.list()] == ["kept"]
+    assert len(runtime.cleanups) == 2  # orphaned media checked on every tick
+
+
+def test_a_moved_storage_is_left_alone() -> None:
+    runtime = SimpleNamespace(_session_mgr=SimpleNamespace(), media_file_mgr=None)
+    assert reap_expired(runtime) == 0

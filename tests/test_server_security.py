@@ -1,6 +1,6 @@
-"""The running server (`streamlit run app.py` with the shipped .streamlit/config.toml): XSRF
-protection refuses uploads without the visitor's own token, and an upload over the size limit
-is refused by the server itself."""
+"""The running server with the shipped .streamlit/config.toml: XSRF
+protection refuses uploads without the visitor's own token, an upload over the size limit gets
+a clear message in the browser, and a crashing script shows visitors no error details."""
 
 from __future__ import annotations
 
@@ -92,3 +92,41 @@ def test_a_photo_over_the_upload_limit_gets_a_clear_message_and_breaks_nothing(t
                 page.get_by_text(re.compile(r"visitor\.png: (no face|\d+ faces?)")).first.wait_for(timeout=120_000)
             finally:
                 browser.close()
+
+
+def test_a_crashing_page_shows_visitors_no_error_details(tmp_path):
+    """The shipped config.toml (client.showErrorDetails = "none") on a running server: a script
+    that raises shows the visitor a generic message, not its exception text or traceback; the
+    server's console still has them."""
+    import shutil
+
+    import pytest
+
+    from bench.browser import find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium (apt-get install chromium fonts-dejavu-core)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
+    shutil.copytree(ROOT / ".streamlit", tmp_path / ".streamlit")  # streamlit reads it from the working folder
+    (tmp_path / "crash.py").write_text(
+        "import streamlit as st\nst.title('crash test')\nraise RuntimeError('secret-detail-1234 in /srv/app')\n")
+    port = free_port()
+    log = tmp_path / "server.log"
+    command = [sys.executable, "-m", "streamlit", "run", "crash.py", "--server.port", str(port),
+               "--server.address", "127.0.0.1"]
+    env = {k: v for k, v in streamlit_env().items() if not k.startswith("STREAMLIT_CLIENT")}
+    with running(f"cd {tmp_path} && exec " + " ".join(command), port, log, env, shell=True) as server:
+        wait_healthy(server, port, log)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+                page.get_by_text("crash test").first.wait_for(timeout=60_000)
+                page.get_by_test_id("stException").first.wait_for(timeout=60_000)
+                text = page.inner_text("body")
+            finally:
+                browser.close()
+    assert "secret-detail-1234" not in text and "Traceback" not in text and "RuntimeError" not in text, text
+    assert "secret-detail-1234" in log.read_text()  # the operator still sees it

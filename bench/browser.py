@@ -55,6 +55,29 @@ def chromium_args(video: Path) -> list[str]:
     ]
 
 
+def launch(pw: Any, video: Path | None = None, *extra: str) -> Any:
+    """Headless Chromium through Playwright `pw`; with `video`, the fake camera plays it."""
+    args = chromium_args(video) if video is not None else ["--no-sandbox", "--disable-dev-shm-usage"]
+    return pw.chromium.launch(executable_path=find_chromium(), headless=True, args=[*args, *extra])
+
+
+def camera_canvas(face_rgb: np.ndarray, width: int = 640, height: int = 480) -> np.ndarray:
+    """A camera picture: the face scaled to the frame height, centred on plain grey."""
+    canvas = np.full((height, width, 3), 90, np.uint8)
+    x0 = (width - height) // 2
+    canvas[:, x0 : x0 + height] = cv2.resize(face_rgb, (height, height), interpolation=cv2.INTER_AREA)
+    return canvas
+
+
+def upload_photo(page: Any, base_url: str, photo: Path, timeout_s: float = 120.0) -> str:
+    """Open the Photo page, upload `photo`, wait for its result caption; returns the page text."""
+    page.goto(f"{base_url}/Photo", timeout=timeout_s * 1000)
+    page.locator('input[type="file"]').first.set_input_files(str(photo))
+    caption = re.compile(re.escape(photo.name) + r": (no face|\d+ faces?)")
+    page.get_by_text(caption).first.wait_for(timeout=timeout_s * 1000)
+    return str(page.inner_text("body"))
+
+
 GRAB_FRAME_JS = """(video) => {
     if (!video.videoWidth || video.readyState < 2) return null;
     const canvas = document.createElement('canvas');

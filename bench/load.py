@@ -39,13 +39,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import psutil
 
-from bench.browser import STREAM_TIMEOUT_S, WebcamPage, chromium_args, find_chromium, write_y4m
+from bench.browser import STREAM_TIMEOUT_S, WebcamPage, camera_canvas, find_chromium, launch, write_y4m
 from bench.frames import moving_sequence
-from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_FPS = 10.0  # the sizing rule's bar: every stream at >= 10 analysed FPS
@@ -59,11 +58,7 @@ def camera_frames(width: int = 640, height: int = 480) -> list[np.ndarray]:
     """A second of a face moving a little (scikit-image's astronaut, centred on grey)."""
     from skimage import data
 
-    canvas = np.full((height, width, 3), 90, np.uint8)
-    face = cv2.resize(data.astronaut(), (height, height), interpolation=cv2.INTER_AREA)
-    x0 = (width - height) // 2
-    canvas[:, x0 : x0 + height] = face
-    return moving_sequence(canvas, length=CAMERA_FPS, radius=8)
+    return moving_sequence(camera_canvas(data.astronaut(), width, height), length=CAMERA_FPS, radius=8)
 
 
 def chromium_cpu_s() -> float:
@@ -106,14 +101,14 @@ def received_fps(samples: list[tuple[float, int | None]]) -> float | None:
     return (counted[-1][1] - counted[0][1]) / max(1e-9, counted[-1][0] - counted[0][0])
 
 
-def run_level(pw: Any, chromium: str, video: Path, url: str, reference: np.ndarray, streams: int,
+def run_level(pw: Any, video: Path, url: str, reference: np.ndarray, streams: int,
               seconds: float, server: psutil.Process) -> dict[str, Any]:
     browsers: list[Any] = []
     visitors: list[WebcamPage] = []
     first_s: list[float | None] = []
     try:
         for _ in range(streams):
-            browsers.append(pw.chromium.launch(executable_path=chromium, headless=True, args=chromium_args(video)))
+            browsers.append(launch(pw, video))
             visitor = WebcamPage(browsers[-1], url, reference)
             t0 = time.monotonic()
             visitor.start()
@@ -269,8 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level["received_fps_min"] = received_fps_min(level["per_stream"])
         (args.out / "load.md").write_text(markdown(report) + "\n")
         return 0
-    chromium = find_chromium()
-    if chromium is None:
+    if find_chromium() is None:
         print("bench.load needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
@@ -283,16 +277,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_y4m(video, frames, fps=CAMERA_FPS)
         port = free_port()
         log = Path(tmp) / "streamlit.log"
-        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                   "--server.port", str(port), "--server.address", "127.0.0.1"]
         levels = []
-        with running(command, port, log, streamlit_env({"FER_STUN_URLS": "none"})) as proc:
+        with running(streamlit_command(port), port, log, streamlit_env({"FER_STUN_URLS": "none"})) as proc:
             wait_healthy(proc, port, log)
             server = psutil.Process(proc.pid)
             with sync_playwright() as pw:
                 for n in args.streams:
                     print(f"{n} stream(s)…", file=sys.stderr, flush=True)
-                    level = run_level(pw, chromium, video, f"http://127.0.0.1:{port}/Live_webcam", frames[0], n,
+                    level = run_level(pw, video, f"http://127.0.0.1:{port}/Live_webcam", frames[0], n,
                                       args.seconds, server)
                     print(json.dumps({k: v for k, v in level.items() if k != "per_stream"}), file=sys.stderr)
                     levels.append(level)

@@ -33,9 +33,9 @@ from typing import Any
 import numpy as np
 import psutil
 
-from bench.browser import STREAM_TIMEOUT_S, WebcamPage, chromium_args, find_chromium, write_y4m
+from bench.browser import STREAM_TIMEOUT_S, WebcamPage, find_chromium, launch, write_y4m
 from bench.load import CAMERA_FPS, camera_frames, cpu_s, machine_busy_s
-from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 RESULTS = ROOT / "bench" / "results"
 SESSION_TTL_S = 120  # streamlit's server.disconnectedSessionTTL default (.streamlit/config.toml keeps it)
@@ -168,8 +168,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    chromium = find_chromium()
-    if chromium is None:
+    if find_chromium() is None:
         print("bench.soak needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
@@ -182,16 +181,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_y4m(video, frames, fps=CAMERA_FPS)
         port = free_port()
         log = Path(tmp) / "streamlit.log"
-        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                   "--server.port", str(port), "--server.address", "127.0.0.1"]
         url = f"http://127.0.0.1:{port}/Live_webcam"
         env = streamlit_env({"FER_STUN_URLS": "none", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl)})
-        with running(command, port, log, env) as proc:
+        with running(streamlit_command(port), port, log, env) as proc:
             wait_healthy(proc, port, log)
             server = psutil.Process(proc.pid)
             start = server_sample(server, time.monotonic())
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, headless=True, args=chromium_args(video))
+                browser = launch(pw, video)
                 try:
                     stream = stream_phase(browser, url, frames[0], server, args.minutes, args.sample_seconds)
                     sessions = sessions_phase(browser, url, frames[0], server, args.sessions)

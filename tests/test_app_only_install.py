@@ -14,12 +14,11 @@ from pathlib import Path
 import cv2
 import pytest
 
-from bench.browser import find_chromium
+from bench.browser import find_chromium, launch, upload_photo
 from tests.helpers.streamlit_server import ROOT, free_port, running, wait_healthy
 from tests.test_container_start import container_env, dockerfile_instruction
 
-CHROMIUM = find_chromium()
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium (apt-get install chromium fonts-dejavu-core)")
+pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium (apt-get install chromium fonts-dejavu-core)")
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +49,10 @@ def test_the_photo_page_works_in_an_app_only_install(app_venv: Path, astronaut, 
     with running(["sh", "-c", command], port, log, env) as server:
         wait_healthy(server, port, log)
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            browser = launch(pw)
             try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{port}/Photo", timeout=120_000)
-                page.locator('input[type="file"]').first.set_input_files(str(photo))
-                page.get_by_text(re.compile(r"visitor\.png: 1 face")).first.wait_for(timeout=120_000)
-                text = page.inner_text("body")
+                text = upload_photo(browser.new_page(), f"http://127.0.0.1:{port}", photo)
             finally:
                 browser.close()
+    assert re.search(r"visitor\.png: 1 face\b", text), text[-2000:]
     assert "could not be analysed" not in text and "Cannot start" not in text, text[-2000:]

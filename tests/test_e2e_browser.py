@@ -7,7 +7,6 @@ Playwright browser download is used. Skips, with the reason, only when Chromium 
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -15,9 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.browser import STREAM_TIMEOUT_S, WebcamPage, chromium_args, find_chromium, readout_darkened, write_y4m
+from bench.browser import STREAM_TIMEOUT_S, WebcamPage, find_chromium, launch, readout_darkened, write_y4m
 from fer_core.labels import EMOTION_COLORS_RGB
-from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 FRAME_W, FRAME_H = 640, 480
 ASTRONAUT_FACE = (174, 68, 104, 106)  # x, y, w, h of the face in scikit-image's 512x512 astronaut (by eye)
@@ -100,12 +99,10 @@ def test_the_camera_stream_comes_back_with_emotion_overlays(tiny_models_dir, ast
     port = free_port()
     env = streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir), "FER_STUN_URLS": "none"})  # offline
     log = tmp_path / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(script),
-               "--server.port", str(port), "--server.address", "127.0.0.1"]
-    with running(command, port, log, env) as server:
+    with running(streamlit_command(port, script), port, log, env) as server:
         assert wait_healthy(server, port, log) == (200, "ok")
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(video))
+            browser = launch(pw, video)
             try:
                 frame, page_text = run_webcam_page(browser, f"http://127.0.0.1:{port}{path}", picture, log)
             finally:

@@ -20,18 +20,15 @@ import re
 import shutil
 import ssl
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
-from bench.browser import WebcamPage, chromium_args, find_chromium, write_y4m
-from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+from bench.browser import WebcamPage, camera_canvas, find_chromium, launch, write_y4m
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 CADDY = shutil.which("caddy")
 pytestmark = [
@@ -83,8 +80,7 @@ def replica_of(page) -> str:
 def test_webcam_over_https_through_caddy_with_sticky_replicas(tiny_models_dir, astronaut, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
     zoo_b = renamed_zoo(tiny_models_dir, "tiny_b", tmp_path / "zoo_b")
-    canvas = np.full((480, 640, 3), 90, np.uint8)
-    canvas[:, 80:560] = cv2.resize(astronaut, (480, 480))
+    canvas = camera_canvas(astronaut)
     video = tmp_path / "camera.y4m"
     write_y4m(video, [canvas] * 10)
 
@@ -95,13 +91,11 @@ def test_webcam_over_https_through_caddy_with_sticky_replicas(tiny_models_dir, a
     caddy_env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
                  "XDG_CONFIG_HOME": str(tmp_path / "config"), "FER_DOMAIN": f"localhost:{https_port}",
                  "FER_STICKY_SECRET": "test-sticky-secret", "FER_ACME_EMAIL": ""}
-    command = lambda port: [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),  # noqa: E731
-                            "--server.port", str(port), "--server.address", "127.0.0.1"]
     base = f"https://localhost:{https_port}"
     logs = [tmp_path / "replica_a.log", tmp_path / "replica_b.log"]
-    with (running(command(ports[0]), ports[0], logs[0],
+    with (running(streamlit_command(ports[0]), ports[0], logs[0],
                   streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir), "FER_STUN_URLS": "none"})) as a,
-          running(command(ports[1]), ports[1], logs[1],
+          running(streamlit_command(ports[1]), ports[1], logs[1],
                   streamlit_env({"FER_MODELS_DIR": str(zoo_b), "FER_STUN_URLS": "none"})) as b):
         wait_healthy(a, ports[0], logs[0])
         wait_healthy(b, ports[1], logs[1])
@@ -115,8 +109,7 @@ def test_webcam_over_https_through_caddy_with_sticky_replicas(tiny_models_dir, a
                 assert caddy.poll() is None and time.monotonic() < deadline, caddy_log.read_text()[-3000:]
                 time.sleep(0.5)
             with sync_api.sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=find_chromium(), headless=True,
-                                             args=chromium_args(video))
+                browser = launch(pw, video)
                 try:
                     visitor = WebcamPage(browser, f"{base}/Live_webcam", canvas, ignore_https_errors=True)
                     visitor.start()

@@ -16,22 +16,19 @@ its connection can come back to its session) to 2 s, so that the expiry happens 
 
 from __future__ import annotations
 
-import io
 import re
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import av
 import cv2
-import numpy as np
 import pytest
 
-from bench.browser import WebcamPage, chromium_args, find_chromium, write_y4m
+from bench.browser import WebcamPage, camera_canvas, find_chromium, launch, upload_photo, write_y4m
 from fer_core.labels import EMOTIONS
-from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
+from tests.test_app_pages import mp4_clip
 from ui.session_reaper import REAP_EVERY_S
 
 CHROMIUM = find_chromium()
@@ -46,19 +43,6 @@ IGNORED_PARTS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_c
 def files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")
             if p.is_file() and not IGNORED_PARTS.intersection(p.relative_to(root).parts)}
-
-
-def make_clip(rgb: np.ndarray, frames: int = 8, fps: int = 4) -> bytes:
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as output:
-        stream = output.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p"
-        for i in range(frames):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(rgb, 2 * i, axis=1), format="rgb24")):
-                output.mux(packet)
-        for packet in stream.encode():
-            output.mux(packet)
-    return buffer.getvalue()
 
 
 def media_urls(page) -> set[str]:
@@ -107,10 +91,9 @@ def test_photo_video_and_webcam_leave_no_trace(tiny_models_dir, astronaut, tmp_p
     photo = inputs / "visitor.png"
     cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
     clip = inputs / "visitor.mp4"
-    clip.write_bytes(make_clip(cv2.resize(astronaut, (256, 256))))
+    clip.write_bytes(mp4_clip(cv2.resize(astronaut, (256, 256))))
     camera = inputs / "camera.y4m"
-    canvas = np.full((480, 640, 3), 90, np.uint8)
-    canvas[:, 80:560] = cv2.resize(astronaut, (480, 480))
+    canvas = camera_canvas(astronaut)
     write_y4m(camera, [canvas] * 10)
 
     repo_before = files_under(ROOT)
@@ -119,21 +102,16 @@ def test_photo_video_and_webcam_leave_no_trace(tiny_models_dir, astronaut, tmp_p
                          "TMPDIR": str(tmpdir), "PYTHONDONTWRITEBYTECODE": "1",
                          "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S)})
     log = inputs / "streamlit.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-               "--server.port", str(port), "--server.address", "127.0.0.1"]
     base = f"http://127.0.0.1:{port}"
-    with running(command, port, log, env) as server:
+    with running(streamlit_command(port), port, log, env) as server:
         assert wait_healthy(server, port, log) == (200, "ok")
         served: set[str] = set()
         with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=chromium_args(camera))
+            browser = launch(pw, camera)
             try:
                 context = browser.new_context(accept_downloads=True)
                 page = context.new_page()
-                page.goto(f"{base}/Photo", timeout=PAGE_TIMEOUT_MS)
-                page.locator('input[type="file"]').first.set_input_files(str(photo))
-                page.get_by_text(re.compile(r"visitor\.png: (no face|\d+ faces?)")).first.wait_for(
-                    timeout=PAGE_TIMEOUT_MS)
+                upload_photo(page, base, photo)
                 served |= shown_while_here(page, downloads=3)  # annotated PNG, CSV, JSON
 
                 page.goto(f"{base}/Video_file", timeout=PAGE_TIMEOUT_MS)

@@ -5,12 +5,18 @@ a clear message in the browser, and a crashing script shows visitors no error de
 from __future__ import annotations
 
 import http.cookiejar
-import sys
+import re
+import shlex
+import shutil
 import tomllib
 import urllib.error
 import urllib.request
 
-from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+import cv2
+import pytest
+
+from bench.browser import find_chromium, launch, upload_photo
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
 
@@ -33,9 +39,7 @@ def test_uploads_need_the_visitors_xsrf_token(tmp_path):
     port = free_port()
     env = streamlit_env()  # the shipped models: no page here runs a model
     log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-               "--server.address", "127.0.0.1"]
-    with running(command, port, log, env) as server:
+    with running(streamlit_command(port), port, log, env) as server:
         assert wait_healthy(server, port, log) == (200, "ok")
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -52,21 +56,24 @@ def test_uploads_need_the_visitors_xsrf_token(tmp_path):
         assert put(port, upload, {"X-Xsrftoken": token}, opener) == 400
 
 
-def test_a_photo_over_the_upload_limit_gets_a_clear_message_and_breaks_nothing(tiny_models_dir, astronaut,
-                                                                              tmp_path):
-    """Headless Chromium on the Photo page: a file over server.maxUploadSize is refused with the
-    limit named, and a normal photo right after it is analysed."""
-    import re
-
-    import cv2
-    import pytest
-
-    from bench.browser import find_chromium
-
-    chromium = find_chromium()
-    if chromium is None:
+@pytest.fixture
+def browser():
+    """Headless Chromium (Debian's, driven by Playwright), closed after the test."""
+    if find_chromium() is None:
         pytest.skip("no Chromium (apt-get install chromium fonts-dejavu-core)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
+    with sync_api.sync_playwright() as pw:
+        chromium = launch(pw)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_a_photo_over_the_upload_limit_gets_a_clear_message_and_breaks_nothing(tiny_models_dir, astronaut,
+                                                                              tmp_path, browser):
+    """Headless Chromium on the Photo page: a file over server.maxUploadSize is refused with the
+    limit named, and a normal photo right after it is analysed."""
     limit_mb = CONFIG["server"]["maxUploadSize"]
     big = tmp_path / "huge.jpg"
     with open(big, "wb") as fh:  # sparse: the size is what counts
@@ -75,58 +82,32 @@ def test_a_photo_over_the_upload_limit_gets_a_clear_message_and_breaks_nothing(t
     cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
     port = free_port()
     log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-               "--server.address", "127.0.0.1"]
-    with running(command, port, log, streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir)})) as server:
+    with running(streamlit_command(port), port, log, streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir)})) as server:
         wait_healthy(server, port, log)
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-            try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{port}/Photo", timeout=120_000)
-                upload = page.locator('input[type="file"]').first
-                upload.set_input_files(str(big))
-                page.get_by_text(re.compile(rf"File must be {limit_mb}(\.0)? ?MB or smaller")).first.wait_for(
-                    timeout=60_000)
-                upload.set_input_files(str(photo))
-                page.get_by_text(re.compile(r"visitor\.png: (no face|\d+ faces?)")).first.wait_for(timeout=120_000)
-            finally:
-                browser.close()
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/Photo", timeout=120_000)
+        page.locator('input[type="file"]').first.set_input_files(str(big))
+        page.get_by_text(re.compile(rf"File must be {limit_mb}(\.0)? ?MB or smaller")).first.wait_for(timeout=60_000)
+        upload_photo(page, f"http://127.0.0.1:{port}", photo)
 
 
-def test_a_crashing_page_shows_visitors_no_error_details(tmp_path):
+def test_a_crashing_page_shows_visitors_no_error_details(tmp_path, browser):
     """The shipped config.toml (client.showErrorDetails = "none") on a running server: a script
     that raises shows the visitor a generic message, not its exception text or traceback; the
     server's console still has them."""
-    import shutil
-
-    import pytest
-
-    from bench.browser import find_chromium
-
-    chromium = find_chromium()
-    if chromium is None:
-        pytest.skip("no Chromium (apt-get install chromium fonts-dejavu-core)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
     shutil.copytree(ROOT / ".streamlit", tmp_path / ".streamlit")  # streamlit reads it from the working folder
     (tmp_path / "crash.py").write_text(
         "import streamlit as st\nst.title('crash test')\nraise RuntimeError('secret-detail-1234 in /srv/app')\n")
     port = free_port()
     log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "streamlit", "run", "crash.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1"]
     env = {k: v for k, v in streamlit_env().items() if not k.startswith("STREAMLIT_CLIENT")}
-    with running(f"cd {tmp_path} && exec " + " ".join(command), port, log, env, shell=True) as server:
+    command = f"cd {shlex.quote(str(tmp_path))} && exec {shlex.join(streamlit_command(port, 'crash.py'))}"
+    with running(command, port, log, env, shell=True) as server:
         wait_healthy(server, port, log)
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
-            try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-                page.get_by_text("crash test").first.wait_for(timeout=60_000)
-                page.get_by_test_id("stException").first.wait_for(timeout=60_000)
-                text = page.inner_text("body")
-            finally:
-                browser.close()
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+        page.get_by_text("crash test").first.wait_for(timeout=60_000)
+        page.get_by_test_id("stException").first.wait_for(timeout=60_000)
+        text = page.inner_text("body")
     assert "secret-detail-1234" not in text and "Traceback" not in text and "RuntimeError" not in text, text
     assert "secret-detail-1234" in log.read_text()  # the operator still sees it

@@ -18,16 +18,12 @@ import argparse
 import json
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
-from bench.browser import WebcamPage, chromium_args, find_chromium, write_y4m
+from bench.browser import WebcamPage, camera_canvas, launch, write_y4m
 from fer_core.ice import turn_rest_credentials
-from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_env, wait_healthy
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 TURN_PORT = 3478
 RELAY_PORTS = (49160, 49400)  # deploy/turnserver.conf's range
@@ -72,10 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         env["FER_TURN_SECRET"] = secret
 
-    canvas = np.full((480, 640, 3), 90, np.uint8)
     from skimage import data
 
-    canvas[:, 80:560] = cv2.resize(data.astronaut(), (480, 480))
+    canvas = camera_canvas(data.astronaut())
     video = work / "camera.y4m"
     write_y4m(video, [canvas] * 10)
     coturn_log = work / "coturn.log"
@@ -84,15 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         port = free_port()
         log = work / "streamlit.log"
-        command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                   "--server.port", str(port), "--server.address", "127.0.0.1"]
-        with running(command, port, log, streamlit_env(env)) as server:
+        with running(streamlit_command(port), port, log, streamlit_env(env)) as server:
             wait_healthy(server, port, log)
             from playwright.sync_api import sync_playwright
 
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=find_chromium(), headless=True,
-                                             args=[*chromium_args(video), "--allow-loopback-in-peer-connection"])
+                browser = launch(pw, video, "--allow-loopback-in-peer-connection")
                 try:
                     visitor = WebcamPage(browser, f"http://127.0.0.1:{port}/Live_webcam", canvas)
                     visitor.start()

@@ -46,6 +46,12 @@ def wait_healthy(proc: subprocess.Popen, port: int, log: Path, timeout: float = 
     raise TimeoutError(f"streamlit did not answer on port {port} in {timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
+def streamlit_command(port: int, script: str | Path = ROOT / "app.py") -> list[str]:
+    """`streamlit run SCRIPT` on 127.0.0.1:PORT with this interpreter."""
+    return [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+            "--server.address", "127.0.0.1"]
+
+
 def streamlit_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The test environment for the app: the repo importable, no telemetry, no browser."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",

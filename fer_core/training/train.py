@@ -81,17 +81,16 @@ class Teacher:
     ensemble's) softened probabilities.
 
     The teacher labels each training face once, as it is, with flip TTA, and the run keeps those
-    probabilities (`teacher_probs.npy` in the run folder, so a resumed run reuses them); every
+    probabilities (`teacher_probs_<names>.npy` in the run folder, so a resumed run with the same
+    teacher reuses them); every
     augmented copy of a face then gets its face's targets. Running the teacher on each augmented
     epoch instead cost too much on two CPU cores: taught by plain_vgg_x2, plain_vgg width 12
     trained at 215 instead of ~650 images/s, a third of the epochs in the same budget."""
 
-    CACHE = "teacher_probs.npy"
-
     def __init__(self, names: str, weight: float, temperature: float, images: np.ndarray,
                  run_dir: Path | None = None) -> None:
         self.weight, self.temperature = weight, temperature
-        cache = None if run_dir is None else Path(run_dir) / self.CACHE
+        cache = None if run_dir is None else Path(run_dir) / f"teacher_probs_{names.replace(',', '+')}.npy"
         if cache is not None and cache.exists():
             probs = np.load(cache)
             if probs.shape == (len(images), NUM_CLASSES):

@@ -3,6 +3,17 @@
 #   docker run -p 8501:8501 fer-app            (any port: docker run -e PORT=9000 -p 9000:9000 ...)
 # Webcam streams from browsers behind NAT need a TURN relay: -e FER_TURN_URL=turn:host:3478
 # -e FER_TURN_USERNAME=... -e FER_TURN_CREDENTIAL=...  (see README, "Deploying").
+# Stage 1: the dependencies, in their own cached layer (code changes do not reinstall them), as a
+# virtual environment without pip, test suites, headers or unused byte-code (see
+# deploy/build_app_env.py; bench.image_size measures it). No apt packages: the opencv-headless,
+# av (FFmpeg, libvpx, opus), pylibsrtp, cryptography and ai-edge-litert wheels bundle their native
+# libraries and need only glibc, libstdc++ and zlib, which slim has.
+FROM python:3.11-slim AS deps
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY requirements.txt deploy/build_app_env.py /build/
+RUN python /build/build_app_env.py /opt/venv /build/requirements.txt
+
+# Stage 2: the image: the environment copied over (nothing of the build stays), then the code.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,24 +22,19 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
     STREAMLIT_SERVER_HEADLESS=true \
+    PATH=/opt/venv/bin:$PATH \
     PORT=8501
 
+COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
-
-# Dependencies first, in their own layer: code changes do not reinstall them. No apt packages:
-# the opencv-headless, av (FFmpeg, libvpx, opus), pylibsrtp, cryptography and ai-edge-litert
-# wheels bundle their native libraries and need only glibc, libstdc++ and zlib, which slim has.
-# The pins come first (requirements.txt without its last line, `-e .`, which needs the code).
-COPY requirements.txt ./
-RUN sed '/^-e /d' requirements.txt > /tmp/pins.txt && pip install -r /tmp/pins.txt && rm /tmp/pins.txt
-
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
 # Code and the shipped models (models/*/model*.tflite, metrics, cards), owned by root and
 # read-only for the app user.
 COPY . .
-# fer_core itself through its metadata (pyproject.toml), editable so the models are not copied twice;
-# --no-deps: the layer above installed them
-RUN pip install --no-deps -e . && rm -rf /root/.cache
+# fer_core itself through its metadata (pyproject.toml; the `fer-core` command), editable so the
+# models are not copied twice; the base image's pip installs into the environment, which has none;
+# --no-deps: stage 1 installed them
+RUN pip --python /opt/venv/bin/python install --no-deps --no-compile -e . && rm -rf /root/.cache
 USER app
 
 EXPOSE 8501

@@ -58,11 +58,12 @@ def _healthy(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def _server(port: int, log: Path) -> Iterator[subprocess.Popen]:
+def _server(port: int, log: Path, python: str = sys.executable,
+            python_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
            "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
-           "FER_STUN_URLS": "none"}  # offline: no STUN look-ups from a benchmark
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+           "FER_STUN_URLS": "none", **(extra_env or {})}  # offline: no STUN look-ups from a benchmark
+    cmd = [python, *python_args, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
            "--server.address", "127.0.0.1"]
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -116,33 +117,46 @@ def _photo_result(base_url: str, photo: Path) -> dict[str, Any]:
     return {"page_ready_s": round(ready - t0, 2), "photo_result_s": round(done - ready, 2)}
 
 
-def measure_app(browser: bool, photo: np.ndarray | None = None) -> dict[str, Any]:
-    """The Streamlit server's cold start and memory (see module docstring)."""
+def measure_app(browser: bool, photo: np.ndarray | None = None, python: str = sys.executable,
+                python_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None,
+                keep_log: Path | None = None) -> dict[str, Any]:
+    """The Streamlit server's cold start and memory (see module docstring). `python` (with
+    `python_args`) runs the server, so another environment can be measured; `keep_log` receives
+    the server's output."""
     if not APP.is_file():
         return {"status": "not measured: app.py does not exist yet"}
     with tempfile.TemporaryDirectory(prefix="fer_bench_app_") as tmp:
-        port, log = free_port(), Path(tmp) / "streamlit.log"
-        t0 = time.perf_counter()
-        with _server(port, log) as proc:
-            while not _healthy(port):
-                if proc.poll() is not None:
-                    return {"status": f"failed: streamlit exited with {proc.returncode}: "
-                                      f"{log.read_text()[-300:]}"}
-                if time.perf_counter() - t0 > HEALTH_TIMEOUT_S:
-                    return {"status": f"failed: no health answer in {HEALTH_TIMEOUT_S} s"}
-                time.sleep(0.1)
-            result: dict[str, Any] = {"status": "measured", "health_s": round(time.perf_counter() - t0, 2),
-                                      "memory_at_health": tree_memory_mib(proc.pid)}
-            if not browser or photo is None:
-                result["page_view"] = "not measured (quick run or --skip-browser)"
-                return result
-            path = Path(tmp) / PHOTO_NAME
-            cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
-            view = _photo_result(f"http://127.0.0.1:{port}", path)
-            result.update(view)
-            if "photo_result_s" in view:
-                result["first_result_s"] = round(result["health_s"] + view["page_ready_s"] + view["photo_result_s"], 2)
-                result["memory_after_first_result"] = tree_memory_mib(proc.pid)
+        log = Path(tmp) / "streamlit.log"
+        try:
+            return _measure_server(Path(tmp), log, browser, photo, python, python_args, extra_env)
+        finally:
+            if keep_log is not None and log.exists():
+                shutil.copyfile(log, keep_log)
+
+
+def _measure_server(tmp: Path, log: Path, browser: bool, photo: np.ndarray | None, python: str,
+                    python_args: tuple[str, ...], extra_env: dict[str, str] | None) -> dict[str, Any]:
+    port = free_port()
+    t0 = time.perf_counter()
+    with _server(port, log, python, python_args, extra_env) as proc:
+        while not _healthy(port):
+            if proc.poll() is not None:
+                return {"status": f"failed: streamlit exited with {proc.returncode}: {log.read_text()[-300:]}"}
+            if time.perf_counter() - t0 > HEALTH_TIMEOUT_S:
+                return {"status": f"failed: no health answer in {HEALTH_TIMEOUT_S} s"}
+            time.sleep(0.1)
+        result: dict[str, Any] = {"status": "measured", "health_s": round(time.perf_counter() - t0, 2),
+                                  "memory_at_health": tree_memory_mib(proc.pid)}
+        if not browser or photo is None:
+            result["page_view"] = "not measured (quick run or --skip-browser)"
+            return result
+        path = tmp / PHOTO_NAME
+        cv2.imwrite(str(path), cv2.cvtColor(photo, cv2.COLOR_RGB2BGR))
+        view = _photo_result(f"http://127.0.0.1:{port}", path)
+        result.update(view)
+        if "photo_result_s" in view:
+            result["first_result_s"] = round(result["health_s"] + view["page_ready_s"] + view["photo_result_s"], 2)
+            result["memory_after_first_result"] = tree_memory_mib(proc.pid)
     return result
 
 

@@ -1,14 +1,16 @@
-"""The app in an app-only install, as the container and a Procfile platform have it: a new
-virtual environment with `requirements.txt` alone (no Keras, TensorFlow, test tools), the app
-started with the Dockerfile's command and environment, and a real page used in headless
-Chromium: a photo uploaded on the Photo page comes back analysed. (The health endpoint alone,
-which tests/test_container_start.py checks, answers before any page has run.)"""
+"""The app in an app-only install, as the container has it: the environment built by the
+Dockerfile's own RUN lines (deploy/build_app_env.py: `requirements.txt` alone, no Keras,
+TensorFlow, test tools or pip, test suites removed, byte-code only for the server's imports; then
+fer_core installed editable with the Dockerfile's command), the app started with the
+Dockerfile's command and environment, and a real page used in headless Chromium: a photo
+uploaded on the Photo page comes back analysed. (The health endpoint alone, which
+tests/test_container_start.py checks, answers before any page has run.)"""
 
 from __future__ import annotations
 
 import re
 import subprocess
-import venv
+import sys
 from pathlib import Path
 
 import cv2
@@ -16,18 +18,29 @@ import pytest
 
 from bench.browser import find_chromium, launch, upload_photo
 from tests.helpers.streamlit_server import ROOT, free_port, running, wait_healthy
-from tests.test_container_start import container_env, dockerfile_instruction
+from tests.test_container_start import container_env, dockerfile_instruction, dockerfile_instructions
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium (apt-get install chromium fonts-dejavu-core)")
 
 
 @pytest.fixture(scope="module")
 def app_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Dockerfile's two install steps, with its paths mapped to this machine's: /build/ holds
+    the copied repository files, /opt/venv the environment, `python`/`pip` the base image's."""
     env_dir = tmp_path_factory.mktemp("app_only") / "venv"
-    venv.create(env_dir, with_pip=True)
-    done = subprocess.run([str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", "-r", "requirements.txt"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1500)
-    assert done.returncode == 0, done.stderr[-3000:]
+    runs = dockerfile_instructions("RUN")
+    build = next(r for r in runs if "build_app_env.py" in r)
+    install_self = next(r for r in runs if "-e ." in r).split("&&")[0].strip()
+
+    def mapped(command: str) -> str:
+        command = re.sub(r"^python ", f"{sys.executable} ", command)
+        command = re.sub(r"^pip ", f"{sys.executable} -m pip ", command)
+        command = command.replace("/build/build_app_env.py", str(ROOT / "deploy" / "build_app_env.py"))
+        return command.replace("/build/requirements.txt", str(ROOT / "requirements.txt")).replace("/opt/venv", str(env_dir))
+
+    for command in (build, install_self):
+        done = subprocess.run(mapped(command), shell=True, cwd=ROOT, capture_output=True, text=True, timeout=1500)
+        assert done.returncode == 0, f"{mapped(command)}: {done.stderr[-3000:]}"
     return env_dir
 
 
@@ -35,8 +48,9 @@ def test_the_photo_page_works_in_an_app_only_install(app_venv: Path, astronaut, 
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
     python = str(app_venv / "bin" / "python")
     missing = subprocess.run([python, "-c", "import importlib.util as u; print([m for m in ('keras', 'tensorflow', "
-                              "'pytest') if u.find_spec(m)])"], capture_output=True, text=True)
-    assert missing.stdout.strip() == "[]", f"the app install carries training or test packages: {missing.stdout}"
+                              "'pytest', 'pip', 'setuptools', 'pandas.tests') if u.find_spec(m)])"], capture_output=True, text=True)
+    assert missing.stdout.strip() == "[]", f"the app install carries training, test or build packages: {missing.stdout}"
+    assert subprocess.run([str(app_venv / "bin" / "fer-core"), "--version"], capture_output=True).returncode == 0
 
     port = free_port()
     env = container_env(port)

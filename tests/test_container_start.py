@@ -22,12 +22,17 @@ DOCKERFILE = ROOT / "Dockerfile"
 PROCFILE = ROOT / "Procfile"
 
 
-def dockerfile_instruction(name: str) -> str:
-    """The last `NAME ...` instruction of the Dockerfile, continuation lines joined."""
+def dockerfile_instructions(name: str) -> list[str]:
+    """Every `NAME ...` instruction of the Dockerfile, in order, continuation lines joined."""
     text = re.sub(r"\\\n\s*", " ", DOCKERFILE.read_text())
     found = [line[len(name):].strip() for line in text.splitlines() if line.startswith(name + " ")]
     assert found, f"Dockerfile has no {name}"
-    return found[-1]
+    return found
+
+
+def dockerfile_instruction(name: str) -> str:
+    """The last `NAME ...` instruction of the Dockerfile (the final stage's)."""
+    return dockerfile_instructions(name)[-1]
 
 
 def platform_env(port: int) -> dict[str, str]:
@@ -44,7 +49,9 @@ def container_env(port: int) -> dict[str, str]:
     """platform_env plus the Dockerfile's ENV (its PORT default overridden, as `docker run -e`)."""
     env = platform_env(port)
     for key, value in re.findall(r"(\w+)=(\S+)", dockerfile_instruction("ENV")):
-        env[key] = value
+        # $NAME expands as Docker does (PATH=/opt/venv/bin:$PATH); the image's /opt/venv does
+        # not exist here, and callers put their environment's bin first
+        env[key] = re.sub(r"\$(\w+)", lambda m: env.get(m.group(1), ""), value)
     env["PORT"] = str(port)
     return env
 
@@ -56,12 +63,18 @@ def serves_the_app(port: int) -> bool:
 
 def test_dockerfile_basics():
     text = DOCKERFILE.read_text()
-    assert next(line for line in text.splitlines() if line.startswith("FROM")) == "FROM python:3.11-slim"
+    stages = dockerfile_instructions("FROM")
+    assert stages == ["python:3.11-slim AS deps", "python:3.11-slim"], stages
     assert re.search(r"^USER (?!root)\w+", text, re.M), "the app must not run as root"
-    # dependencies are installed before the code is copied (a cached layer)
-    assert text.index("COPY requirements.txt") < text.index("pip install -r /tmp/pins.txt") < text.index("COPY . .")
+    # dependencies are built in their own stage from requirements.txt alone (a cached layer), by
+    # the script that tests/test_app_only_install.py runs, and copied over before the code
+    build = next(r for r in dockerfile_instructions("RUN") if "build_app_env.py" in r)
+    assert build == "python /build/build_app_env.py /opt/venv /build/requirements.txt", build
+    assert "COPY requirements.txt deploy/build_app_env.py /build/" in text
+    assert text.index("COPY --from=deps /opt/venv /opt/venv") < text.index("COPY . .")
+    assert "PATH=/opt/venv/bin:$PATH" in dockerfile_instruction("ENV")
     # ... and the package itself through its pyproject metadata, once the code is there
-    assert text.index("COPY . .") < text.index("pip install --no-deps -e .")
+    assert text.index("COPY . .") < text.index("install --no-deps --no-compile -e .")
     assert "/_stcore/health" in dockerfile_instruction("HEALTHCHECK")
     assert "${PORT:-8501}" in dockerfile_instruction("CMD")
     ignored = (ROOT / ".dockerignore").read_text().splitlines()

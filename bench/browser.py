@@ -150,7 +150,10 @@ class WebcamPage:
         self.video.wait_for(timeout=timeout_s * 1000)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            frame = self.grab()
+            try:
+                frame = self.grab()
+            except Exception:  # playwright's TimeoutError / Error: the component is being rebuilt,
+                frame = None   # or a starved browser did not answer in time; poll again
             if frame is not None and readout_darkened(frame, self.reference):
                 return frame
             self.page.wait_for_timeout(poll_s * 1000)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import av
 import numpy as np
 
+from fer_core.analysis_gate import AnalysisGate
 from fer_core.drawing import draw_faces, draw_text_overlay
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer
@@ -40,6 +41,8 @@ logger = logging.getLogger(__name__)
 NO_FACE = "no face"  # summary row for time without any face in view
 DEFAULT_HISTORY = 1800  # timeline rows kept: a minute at 30 analysed frames per second
 MAX_FRAME_GAP_S = 1.0  # a longer pause (stream stalled) counts as this long in the summary
+GATE_WAIT_S = 1.0  # longest wait for an analysis turn; then the frames are skipped (streamlit-webrtc
+# stops a stream whose callback takes 10 s)
 
 
 @dataclass(frozen=True)
@@ -201,8 +204,12 @@ class LiveProcessor:
         *,
         history: int = DEFAULT_HISTORY,
         clock: Callable[[], float] = time.monotonic,
+        gate: AnalysisGate | None = None,
     ) -> None:
+        """`gate`: shared by every stream of a process (the app's), so streams take turns at
+        analysing; None analyses every stream's frames as they come."""
         self._clock = clock
+        self._gate = gate
         self._config_lock = threading.Lock()
         self._config = _Config(analyzer, options or LiveOptions())
         self._work_lock = threading.Lock()  # one frame at a time; guards _stream
@@ -244,9 +251,21 @@ class LiveProcessor:
         return self.process_latest(frames)
 
     def process_latest(self, frames: Sequence[av.VideoFrame]) -> list[av.VideoFrame]:
-        """Analyse only the newest of the frames that queued up meanwhile; drop the rest."""
+        """Analyse only the newest of the frames that queued up meanwhile; drop the rest. With a
+        gate, wait for this stream's turn first; without a turn in GATE_WAIT_S, drop them all
+        (an empty list: streamlit-webrtc sends the last processed frame again)."""
         if not frames:
             return []
+        if self._gate is None:
+            return self._process_newest(frames)
+        with self._gate.turn(GATE_WAIT_S) as granted:
+            if granted:
+                return self._process_newest(frames)
+        with self._state_lock:
+            self._pending_drops += len(frames)
+        return []
+
+    def _process_newest(self, frames: Sequence[av.VideoFrame]) -> list[av.VideoFrame]:
         with self._state_lock:
             self._pending_drops += len(frames) - 1
         return [self.process(frames[-1])]

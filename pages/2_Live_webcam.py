@@ -20,7 +20,7 @@ from fer_core.detection import DetectorUnavailableError
 from fer_core.ice import DEFAULT_STUN_URLS, IceConfigError, rtc_configuration, turn_ttl
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
 from fer_core.live import NO_FACE, LiveOptions, LiveProcessor, LiveSnapshot
-from ui.resources import get_analyzer
+from ui.resources import analysis_gate, get_analyzer
 from ui.settings import sidebar_settings
 
 TIMELINE_SECONDS = 60  # the chart shows the last minute
@@ -77,6 +77,7 @@ def ice_configuration() -> dict[str, Any]:
 
 try:
     analyzer = get_analyzer(settings)
+    gate = analysis_gate()  # FER_ANALYSIS_SLOTS: a bad value is a clear error here
 except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
     st.error(f"Cannot start the analysis: {exc}")
     st.stop()
@@ -90,7 +91,7 @@ options = LiveOptions(smoothing=settings.smoothing, show_probabilities=show_prob
                       show_stats=show_stats)
 # One processor per browser session; reruns hand it the current settings (a locked swap).
 if PROCESSOR_KEY not in st.session_state:
-    st.session_state[PROCESSOR_KEY] = LiveProcessor(analyzer, options)
+    st.session_state[PROCESSOR_KEY] = LiveProcessor(analyzer, options, gate=gate)
 processor: LiveProcessor = st.session_state[PROCESSOR_KEY]
 processor.configure(analyzer, options)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
+from fer_core.analysis_gate import AnalysisGate, slots_from_env
 from fer_core.classifier import EmotionClassifier
 from fer_core.detection import FaceDetector, create_detector
 from fer_core.model_zoo import ModelInfo, list_models, load_model
@@ -26,6 +29,12 @@ def get_analyzer(settings) -> FaceAnalyzer:
         get_detector(settings.detector, settings.min_score),
         get_classifier(settings.model, settings.runtime, settings.flip_tta),
     )
+
+
+@st.cache_resource
+def analysis_gate() -> AnalysisGate:
+    """One per server process: every live stream takes turns at it (FER_ANALYSIS_SLOTS)."""
+    return AnalysisGate(slots_from_env(os.environ))
 
 
 @st.cache_data(ttl=60)

@@ -48,3 +48,27 @@ def test_expired_sessions_are_shut_down_and_removed_live_ones_kept() -> None:
 def test_a_moved_storage_is_left_alone() -> None:
     runtime = SimpleNamespace(_session_mgr=SimpleNamespace(), media_file_mgr=None)
     assert reap_expired(runtime) == 0
+
+
+def test_more_sessions_than_the_storage_limit_all_wait_for_expiry_and_are_shut_down() -> None:
+    # Streamlit's storage keeps 128 and silently forgets the least recently used one beyond that
+    clock = [0.0]
+    storage = MemorySessionStorage(ttl_seconds=120)
+    storage._cache._timer = lambda: clock[0]
+    runtime = fake_runtime(storage)
+    reap_expired(runtime)  # the reaper's first tick lifts the limit
+    sessions = [FakeSession(f"s{i}") for i in range(200)]
+    for session in sessions:
+        storage.save(SimpleNamespace(session=session))
+    assert len(storage.list()) == 200  # none forgotten
+    clock[0] = 121.0
+    assert reap_expired(runtime) == 200
+    assert all(s.shut_down for s in sessions) and storage.list() == []
+
+
+def test_without_the_reaper_streamlit_forgets_sessions_beyond_its_limit() -> None:
+    # the control: what keep_until_expiry guards against (fails once Streamlit changes it)
+    storage = MemorySessionStorage(ttl_seconds=120)
+    for i in range(200):
+        storage.save(SimpleNamespace(session=FakeSession(f"s{i}")))
+    assert len(storage.list()) == 128

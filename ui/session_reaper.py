@@ -10,6 +10,11 @@ module). Faces are personal data, so the app does what a shutdown on expiry woul
 `REAP_EVERY_S` it takes the expired entries out of that storage and shuts their sessions down, on
 the server's event loop, as Streamlit's own disconnect handling does.
 
+The same storage also holds at most 128 sessions and forgets the least recently used one, again
+without a shutdown, when more browsers than that leave within the reconnect time. The reaper
+lifts that count limit, so every session stays until it expires and is then shut down: the
+storage stays bounded by the reconnect time instead.
+
 This reaches into Streamlit internals (`Runtime._session_mgr`, its `_session_storage._cache` and
 `_storage_lock`). If a Streamlit release moves them, the reaper logs one warning and stops, and
 tests/test_privacy.py fails: check that release's session storage before upgrading.
@@ -17,6 +22,7 @@ tests/test_privacy.py fails: check that release's session storage before upgradi
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Any
 
@@ -37,6 +43,15 @@ def _storage_parts(runtime: Any) -> tuple[Any, Any] | None:
     return cache, lock
 
 
+def keep_until_expiry(cache: Any) -> bool:
+    """Lift the storage's count limit (Streamlit's TTLCache keeps it in `_maxsize`); False if
+    that attribute has moved."""
+    if not isinstance(getattr(cache, "_maxsize", None), (int, float)):
+        return False
+    cache._maxsize = math.inf
+    return True
+
+
 def reap_expired(runtime: Any) -> int:
     """Shut down every stored session whose reconnect time is over, then drop media no session
     refers to; returns how many sessions ended. Must run on the server's event loop (as
@@ -50,6 +65,7 @@ def reap_expired(runtime: Any) -> int:
         return 0
     cache, lock = parts
     with lock:
+        keep_until_expiry(cache)
         expired = cache.expire()
     for _session_id, info in expired:
         info.session.shutdown()
@@ -79,10 +95,16 @@ def start_session_reaper() -> threading.Event | None:
     if not Runtime.exists() or type(Runtime.instance()) is not Runtime:  # AppTest runs pages on a mock
         return None
     runtime = Runtime.instance()
-    if _storage_parts(runtime) is None:
+    parts = _storage_parts(runtime)
+    if parts is None:
         _log.warning("Streamlit's session storage has changed: sessions whose browser left are not shut "
                      "down when they expire, so their uploads and results stay in memory (ui/session_reaper.py)")
         return None
+    cache, lock = parts
+    with lock:
+        if not keep_until_expiry(cache):
+            _log.warning("Streamlit's session storage has changed: more than 128 sessions whose browser "
+                         "left are forgotten without a shutdown (ui/session_reaper.py)")
     stop = threading.Event()
     threading.Thread(target=_run, args=(runtime, stop), name="fer-session-reaper", daemon=True).start()
     return stop

@@ -11,6 +11,7 @@
     <!-- BEGIN load --> ... <!-- END load -->              bench/results/load.md (python -m bench.load)
     <!-- BEGIN soak --> ... <!-- END soak -->              bench/results/soak.md (python -m bench.soak)
     <!-- BEGIN fuzz_image --> ... <!-- END fuzz_image -->  bench/results/fuzz_image.md (python -m fuzz.report image)
+    <!-- BEGIN image_size --> ... <!-- END image_size -->  bench/results/image_size.md (python -m bench.image_size)
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
 suite checks that README.md is up to date with those files."""
@@ -83,6 +84,7 @@ def sections() -> dict[str, str]:
         "load": _file_section(ROOT / "bench" / "results" / "load.md"),
         "soak": _file_section(ROOT / "bench" / "results" / "soak.md"),
         "fuzz_image": _file_section(ROOT / "bench" / "results" / "fuzz_image.md"),
+        "image_size": _file_section(ROOT / "bench" / "results" / "image_size.md"),
     }
 
 

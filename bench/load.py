@@ -152,7 +152,8 @@ def run_level(pw: Any, video: Path, url: str, reference: np.ndarray, streams: in
             "latency_ms_median": statistics.median(latency) if latency else None,
             "skipped_share": panels[i][-1].skipped_share if panels[i] else None,
             "received_fps": received_fps(got),
-            "longest_gap_s": longest_gap_s(got),
+            # a page read fewer than twice in the window tells nothing about gaps
+            "longest_gap_s": longest_gap_s(got) if received_fps(got) is not None else None,
             "samples_without_video": sum(n is None for _, n in got),
         })
     fps_all = [s["analysed_fps_median"] for s in per_stream]
@@ -167,8 +168,7 @@ def run_level(pw: Any, video: Path, url: str, reference: np.ndarray, streams: in
         "skipped_share_median": statistics.median(s["skipped_share"] or 0.0 for s in per_stream),
         "latency_ms_median": statistics.median(s["latency_ms_median"] or 0.0 for s in per_stream),
         "first_processed_s_max": max((f for f in firsts if f is not None), default=None),
-        "longest_gap_s": max(s["longest_gap_s"] for s in per_stream),
-        "stalled_streams": sum(s["longest_gap_s"] >= STALL_S for s in per_stream),
+        **gap_summary(per_stream),
         "pages_with_analysis_errors": errors,
         "server_cpu_cores": server_cores,
         "browser_cpu_cores": chrome_cores,
@@ -182,6 +182,16 @@ def run_level(pw: Any, video: Path, url: str, reference: np.ndarray, streams: in
     }
 
 
+def gap_summary(per_stream: list[dict[str, Any]]) -> dict[str, Any]:
+    """The longest gap over the streams that could be sampled, how many of them stalled, and how
+    many could not be sampled often enough to tell (their browsers starved of CPU)."""
+    known = [s["longest_gap_s"] for s in per_stream
+             if s["longest_gap_s"] is not None and s.get("received_fps") is not None]
+    return {"longest_gap_s": max(known, default=None),
+            "stalled_streams": sum(g >= STALL_S for g in known),
+            "unsampled_streams": len(per_stream) - len(known)}
+
+
 def received_fps_min(per_stream: list[dict[str, Any]]) -> float | None:
     """The slowest stream's received frame rate; None when a stream's page could not be read at
     some sample (its count then spans a shorter, unrepresentative part of the window)."""
@@ -193,7 +203,8 @@ def received_fps_min(per_stream: list[dict[str, Any]]) -> float | None:
 def sizing_rule(levels: list[dict[str, Any]]) -> int:
     """The most streams held with every stream connected, none stalled, all at >= TARGET_FPS."""
     ok = [lv["streams"] for lv in levels
-          if lv["connected"] == lv["streams"] and lv["stalled_streams"] == 0 and lv["analysed_fps_min"] >= TARGET_FPS]
+          if lv["connected"] == lv["streams"] and lv["stalled_streams"] == 0 and not lv.get("unsampled_streams")
+          and lv["analysed_fps_min"] >= TARGET_FPS]
     return max(ok, default=0)
 
 
@@ -208,12 +219,13 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {lv['streams']} | {lv['connected']} | {lv['analysed_fps_min']:.1f} / {lv['analysed_fps_median']:.1f} | "
             f"{_num(lv['received_fps_min'])} | {100 * lv['skipped_share_median']:.0f}% | "
             f"{lv['latency_ms_median']:.0f} ms | {'—' if first is None else f'{first:.1f} s'} | "
-            f"{lv['longest_gap_s']:.1f} s | {lv['server_cpu_cores']:.2f} cores | {lv['browser_cpu_cores']:.2f} cores | "
+            f"{_num(lv['longest_gap_s'])}{'' if lv['longest_gap_s'] is None else ' s'} | {lv['server_cpu_cores']:.2f} cores | {lv['browser_cpu_cores']:.2f} cores | "
             f"{lv['server_rss_mib']:.0f} / {lv['server_rss_mib_after_leaving']:.0f} MiB | "
             f"{lv['server_threads']} / {lv['server_threads_after_leaving']} |")
     if any(lv["received_fps_min"] is None for lv in report["levels"]):
         rows += ["", "—: a visitor's page did not answer for part of the window (its browser starved of CPU), so its "
-                     "received frame rate is unknown; those seconds count as a gap without a new frame."]
+                     "received frame rate is unknown; those seconds count as a gap without a new frame. A gap of — "
+                     "means some page could not be read twice in the window at all, so its gaps are unknown."]
     n = report["sizing_rule_streams"]
     m = report["machine"]
     rule = (f"**Sizing rule: one {m['cpus']}-core server held {n} live stream{'s' if n != 1 else ''} with every "
@@ -238,11 +250,19 @@ def overload_phrase(lv: dict[str, Any]) -> str:
     first = lv["first_processed_s_max"]
     joined = (f"{lv['connected']} of {lv['streams']} connected"
               + ("" if first is None else f" (the last after {first:.0f} s)"))
-    if lv["stalled_streams"]:
+    unsampled = lv.get("unsampled_streams", 0)
+    if unsampled == lv["streams"]:
+        flow = ("no visitor page could be read twice in the window (the browsers starved of CPU), so whether "
+                "the streams stalled is unknown")
+    elif lv["stalled_streams"]:
         flow = (f"{lv['stalled_streams']} had a gap of {STALL_S:.0f} s or more without a new frame (longest "
                 f"{lv['longest_gap_s']:.0f} s)")
-    else:
+    elif not unsampled:
         flow = f"every stream kept receiving video (lowest {_num(lv['received_fps_min'], 0)} FPS)"
+    else:
+        flow = f"no stream that could be read had a gap of {STALL_S:.0f} s or more"
+    if 0 < unsampled < lv["streams"]:
+        flow += f"; {unsampled} page(s) could not be read twice in the window (browsers starved of CPU)"
     return (f"at {lv['streams']} streams {joined}, {flow}, analysed at {lv['analysed_fps_min']:.1f} to "
             f"{lv['analysed_fps_median']:.1f} FPS each")
 
@@ -262,6 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = json.loads((args.out / "load.json").read_text())
         for level in report["levels"]:
             level["received_fps_min"] = received_fps_min(level["per_stream"])
+            level.update(gap_summary(level["per_stream"]))
+        report["sizing_rule_streams"] = sizing_rule(report["levels"])
         (args.out / "load.md").write_text(markdown(report) + "\n")
         return 0
     if find_chromium() is None:

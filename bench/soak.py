@@ -122,6 +122,14 @@ def summarise(stream: list[dict[str, Any]], sessions: list[dict[str, Any]], expi
     }
 
 
+# settings of the server's environment that change its memory figures, recorded with the results
+MEMORY_ENV = ("MALLOC_ARENA_MAX",)
+
+
+def _env_prefix(report: dict[str, Any]) -> str:
+    return "".join(f"{k}={v} " for k, v in sorted(report.get("environment", {}).items()))
+
+
 def markdown(report: dict[str, Any]) -> str:
     s = report["summary"]
 
@@ -149,7 +157,7 @@ def markdown(report: dict[str, Any]) -> str:
         row(f"after {s['sessions']} sessions", s["after_sessions"]),
         row(f"{report.get('session_ttl_s', SESSION_TTL_S) + EXPIRY_MARGIN_S} s later (sessions expired)", s["after_expiry"]),
         "",
-        f"`python -m bench.soak --minutes {report['minutes']:g} --sessions {report['sessions']}`, model "
+        f"`{_env_prefix(report)}python -m bench.soak --minutes {report['minutes']:g} --sessions {report['sessions']}`, model "
         f"`{report['model']}`, {report['machine']['processor']}, {report['machine']['cpus']} CPUs, {report['date']}.",
     ]
     return "\n".join(line for line in lines if line is not None)
@@ -199,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = {
         "model": default_model_name(), "date": time.strftime("%Y-%m-%d"), "minutes": args.minutes,
         "sessions": args.sessions, "sample_seconds": args.sample_seconds, "session_ttl_s": args.session_ttl,
+        "environment": {k: os.environ[k] for k in MEMORY_ENV if k in os.environ},
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
         "stream": stream, "session_samples": sessions,
         "summary": summarise(stream, sessions, expired, start),

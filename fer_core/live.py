@@ -12,7 +12,8 @@ snapshot swapped under a lock, and the page only ever gets copies of the shared 
 Frame dropping: with `async_processing=True` streamlit-webrtc hands the callback every frame
 that arrived while the previous one was being analysed, and keeps sending the last processed
 frame to the browser meanwhile, so the video never waits for the model. `process_latest`
-analyses only the newest of those frames and counts the others as dropped.
+analyses only the newest of those frames and counts the others as dropped. In the app all
+streams of the process share one `AnalysisGate` (fer_core.analysis_gate) and take turns.
 
 The WebRTC ICE server list (STUN/TURN) comes from `fer_core.ice`.
 """
@@ -41,8 +42,9 @@ logger = logging.getLogger(__name__)
 NO_FACE = "no face"  # summary row for time without any face in view
 DEFAULT_HISTORY = 1800  # timeline rows kept: a minute at 30 analysed frames per second
 MAX_FRAME_GAP_S = 1.0  # a longer pause (stream stalled) counts as this long in the summary
-GATE_WAIT_S = 1.0  # longest wait for an analysis turn; then the frames are skipped (streamlit-webrtc
-# stops a stream whose callback takes 10 s)
+# Longest wait for an analysis turn before the frames are skipped (streamlit-webrtc stops a
+# stream whose callback takes more than 10 s).
+GATE_WAIT_S = 1.0
 
 
 @dataclass(frozen=True)

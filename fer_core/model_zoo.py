@@ -132,6 +132,12 @@ def default_model_name(root: Path | None = None) -> str:
     return str(read_index(root)["default"])
 
 
+def default_flip_tta(root: Path | None = None) -> bool:
+    """Whether the app runs the default model with flip TTA (decided by `select-default` on
+    PublicTest; False for an index written before that)."""
+    return bool(read_index(root).get("default_flip_tta", False))
+
+
 def most_accurate(root: Path | None = None) -> tuple[str, bool]:
     """(model name, flip TTA on?) with the best stored PublicTest accuracy over every model and
     both test-time settings: the "most accurate option", chosen without looking at PrivateTest.

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fer_core.classifier import ModelNotFoundError
-from fer_core.model_zoo import default_model_name, most_accurate
-from fer_core.training.export import select_default
+from fer_core.model_zoo import default_flip_tta, default_model_name, most_accurate
+from fer_core.training.export import select_default, update_index
 
 
 def zoo(tmp_path: Path, models: dict[str, dict]) -> Path:
@@ -43,8 +43,30 @@ def test_the_default_is_the_best_single_model_on_publictest_within_the_speed_lim
     })
     (root / "broken" / "metrics.json").write_text("{not json")  # a damaged file is skipped, not fatal
     assert select_default(root) == "mid" and default_model_name(root) == "mid"
+    assert not default_flip_tta(root)  # better with flip TTA, but 2 x 1.3 ms is over the limit
     assert select_default(root, max_ms_per_face=5.0) == "slow"
+    assert not default_flip_tta(root)  # 2 x 3.1 ms is over 5 ms
+    assert select_default(root, max_ms_per_face=7.0) == "slow"
+    assert default_flip_tta(root)  # 2 x 3.1 ms within 7 ms, and higher on PublicTest
     assert most_accurate(root) == ("pair", True)  # models and flip TTA compared on PublicTest
+
+
+def test_flip_tta_is_the_default_only_where_publictest_says_it_helps(tmp_path: Path) -> None:
+    root = zoo(tmp_path, {
+        "helped": {"public": 0.66, "private": 0.65, "tta_public": 0.67, "ms": 0.6},
+        "other": {"public": 0.60, "private": 0.60, "tta_public": 0.61, "ms": 0.6},
+    })
+    assert select_default(root) == "helped" and default_flip_tta(root)
+    metrics = json.loads((root / "helped" / "metrics.json").read_text())
+    metrics["variants"]["flip_tta"]["publictest_accuracy"] = 0.65  # mirrored faces hurt this one
+    (root / "helped" / "metrics.json").write_text(json.dumps(metrics))
+    assert select_default(root) == "helped" and not default_flip_tta(root)
+    metrics["variants"]["flip_tta"]["publictest_accuracy"] = 0.67
+    (root / "helped" / "metrics.json").write_text(json.dumps(metrics))
+    assert select_default(root) == "helped" and default_flip_tta(root)
+    # a new default shipped by hand: the decision belonged to the old one
+    update_index(root, "other", {"title": "other"}, make_default=True)
+    assert default_model_name(root) == "other" and not default_flip_tta(root)
 
 
 def test_without_evaluated_candidates_selection_says_why(tmp_path: Path) -> None:

@@ -231,7 +231,7 @@ def markdown(report: dict[str, Any]) -> str:
     rule = (f"**Sizing rule: one {m['cpus']}-core server held {n} live stream{'s' if n != 1 else ''} with every "
             f"stream at >= {TARGET_FPS:.0f} analysed FPS**" if n else
             f"**No level kept every stream at >= {TARGET_FPS:.0f} analysed FPS**")
-    rows += ["", rule + f" (model `{report['model']}`, 640x480 camera at {CAMERA_FPS} FPS, each visitor's "
+    rows += ["", rule + f" (model `{report['model']}`{' with flip TTA' if report.get('flip_tta') else ''}, 640x480 camera at {CAMERA_FPS} FPS, each visitor's "
              f"browser on the same machine; a dedicated server also has the browsers' CPU)."]
     beyond = [overload_phrase(lv) for lv in report["levels"] if lv["streams"] > n]
     if beyond:
@@ -291,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    from fer_core.model_zoo import default_model_name
+    from fer_core.model_zoo import default_flip_tta, default_model_name
 
     with tempfile.TemporaryDirectory(prefix="fer-load-") as tmp:
         frames = camera_frames()
@@ -311,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(json.dumps({k: v for k, v in level.items() if k != "per_stream"}), file=sys.stderr)
                     levels.append(level)
     report = {
-        "model": default_model_name(),
+        "model": default_model_name(), "flip_tta": default_flip_tta(),
         "date": time.strftime("%Y-%m-%d"),
         "window_s": args.seconds,
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},

@@ -158,7 +158,7 @@ def markdown(report: dict[str, Any]) -> str:
         row(f"{report.get('session_ttl_s', SESSION_TTL_S) + EXPIRY_MARGIN_S} s later (sessions expired)", s["after_expiry"]),
         "",
         f"`{_env_prefix(report)}python -m bench.soak --minutes {report['minutes']:g} --sessions {report['sessions']}`, model "
-        f"`{report['model']}`, {report['machine']['processor']}, {report['machine']['cpus']} CPUs, {report['date']}.",
+        f"`{report['model']}`{' with flip TTA' if report.get('flip_tta') else ''}, {report['machine']['processor']}, {report['machine']['cpus']} CPUs, {report['date']}.",
     ]
     return "\n".join(line for line in lines if line is not None)
 
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from playwright.sync_api import sync_playwright
 
-    from fer_core.model_zoo import default_model_name
+    from fer_core.model_zoo import default_flip_tta, default_model_name
 
     with tempfile.TemporaryDirectory(prefix="fer-soak-") as tmp:
         frames = camera_frames()
@@ -205,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             time.sleep(args.session_ttl + EXPIRY_MARGIN_S)
             expired = server_sample(server, time.monotonic())
     report = {
-        "model": default_model_name(), "date": time.strftime("%Y-%m-%d"), "minutes": args.minutes,
+        "model": default_model_name(), "flip_tta": default_flip_tta(), "date": time.strftime("%Y-%m-%d"), "minutes": args.minutes,
         "sessions": args.sessions, "sample_seconds": args.sample_seconds, "session_ttl_s": args.session_ttl,
         "environment": {k: os.environ[k] for k in MEMORY_ENV if k in os.environ},
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},

@@ -6,6 +6,7 @@ those files drift, not just when the app does. No Docker needed."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import re
 import shlex
@@ -80,6 +81,34 @@ def test_dockerfile_basics():
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert ".venv" in ignored and ".git" in ignored and not any(line.strip() == "models" for line in ignored)
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
+
+
+def dockerignored(path: str, patterns: list[str]) -> bool:
+    """Docker's rule for the build context: the last matching line wins, `!` re-includes, and a
+    line that matches a parent folder excludes what is inside it."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for line in patterns:
+        negate, pattern = line.startswith("!"), line.lstrip("!")
+        if any(fnmatch.fnmatch(c, pattern) for c in (candidates if not negate else [path])):
+            ignored = not negate
+    return ignored
+
+
+def test_every_file_the_dockerfile_copies_is_in_the_build_context():
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert dockerignored("runs/x/checkpoint.keras", patterns)  # the matcher itself: folders and files
+    assert dockerignored("deploy/Caddyfile", patterns) and not dockerignored("app.py", patterns)
+    for copy in dockerfile_instructions("COPY"):
+        if copy.startswith("--from="):
+            continue
+        *sources, _dest = copy.split()
+        for source in sources:
+            if source != ".":
+                assert (ROOT / source).exists(), f"COPY {source}: no such file"
+                assert not dockerignored(source, patterns), f"COPY {source}: excluded by .dockerignore"
 
 
 def test_container_command_honours_port_and_passes_its_healthcheck(tmp_path):

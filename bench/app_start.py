@@ -33,6 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from bench.browser import find_chromium, launch
 from bench.probe import ROOT, run_module
 from bench.stats import tree_memory_mib
 
@@ -79,13 +80,6 @@ def _server(port: int, log: Path, python: str = sys.executable,
                 proc.wait(5)
 
 
-def _chromium() -> str | None:
-    for name in (os.environ.get("FER_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
 def _photo_result(base_url: str, photo: Path) -> dict[str, Any]:
     """Open the Photo page in headless Chromium, upload `photo`, wait for its result caption
     ("NAME: 1 face (WxH)"). Times exclude the browser's own start-up."""
@@ -93,12 +87,10 @@ def _photo_result(base_url: str, photo: Path) -> dict[str, Any]:
         from playwright.sync_api import sync_playwright
     except ImportError:
         return {"page_view": "not measured: playwright not installed"}
-    chromium = _chromium()
-    if chromium is None:
+    if find_chromium() is None:
         return {"page_view": "not measured: no Chromium executable"}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, headless=True,
-                                     args=["--no-sandbox", "--disable-dev-shm-usage"])
+        browser = launch(pw)
         try:
             page = browser.new_page()
             t0 = time.perf_counter()

@@ -4,7 +4,7 @@ One server process runs every visitor's WebRTC stream: decoding, encoding and pa
 aiortc's threads, and one analysis thread per stream. They share one interpreter lock, so several
 analyses at once do not run faster; they crowd out the WebRTC threads, and under load every
 stream's video stops for seconds (bench.load measured gaps of 6 s at 4 streams without a gate).
-With a gate, streams take turns (first come, first served): a stream waiting for its turn skips
+With a gate, streams take turns (the longest waiter is woken first): a stream waiting for its turn skips
 frames, and streamlit-webrtc keeps sending its last processed frame meanwhile.
 
     gate = AnalysisGate(slots=1)
@@ -26,8 +26,9 @@ SLOTS_ENV = "FER_ANALYSIS_SLOTS"
 
 
 class AnalysisGate:
-    """At most `slots` analyses at once; waiters are served in arrival order (threading's
-    Condition wakes waiters first in, first out), so no stream is starved by the others."""
+    """At most `slots` analyses at once. A freed slot wakes the longest waiter (threading's
+    Condition notifies first in, first out; a stream arriving at that instant may still take it
+    first), so no waiting stream is passed over for long."""
 
     def __init__(self, slots: int = DEFAULT_SLOTS) -> None:
         if slots < 1:

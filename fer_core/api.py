@@ -1,7 +1,8 @@
 """One call from an image to its faces: `fer_core.analyze("photo.jpg")`.
 
-The analyzer behind it (default detector, default model, float runtime) is built on first use and
-kept for later calls, so only the first call pays for loading the models.
+The analyzer behind it (default detector, default model with flip TTA where the app uses it,
+float runtime) is built on first use and kept for later calls, so only the first call pays for
+loading the models.
 """
 
 from __future__ import annotations

@@ -89,13 +89,15 @@ class FaceAnalyzer:
 
     @classmethod
     def default(cls, model: str | None = None, detector: str | None = None, *, runtime: str = "float",
-                flip_tta: bool = False) -> FaceAnalyzer:
+                flip_tta: bool | None = None) -> FaceAnalyzer:
         """The shipped default model (or `model`) behind the default detector (or `detector`),
-        the app's own crop. Raises ModelNotFoundError / DetectorUnavailableError / ValueError."""
+        the app's own crop; flip TTA as the app's default (`default_flip_tta` in the models'
+        index) unless given. Raises ModelNotFoundError / DetectorUnavailableError / ValueError."""
         from fer_core.detection import DEFAULT_DETECTOR, create_detector
-        from fer_core.model_zoo import load_model
+        from fer_core.model_zoo import default_flip_tta, load_model
 
-        return cls(create_detector(detector or DEFAULT_DETECTOR), load_model(model, runtime=runtime, flip_tta=flip_tta))
+        flip = default_flip_tta() if flip_tta is None else flip_tta
+        return cls(create_detector(detector or DEFAULT_DETECTOR), load_model(model, runtime=runtime, flip_tta=flip))
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Faces in full-image coordinates, at most `max_faces` (the largest)."""

@@ -4,6 +4,8 @@ model, the cached default analyzer, `FaceAnalyzer.default`, and a cheap `import 
 from __future__ import annotations
 
 import io
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +56,18 @@ def test_the_default_analyzer_is_built_once_and_reused(tiny_default) -> None:
     assert fer_core.default_analyzer() is first
     assert first.classifier.name == "tiny"
     assert fer_core.default_analyzer(detector="haar") is not first  # another key, another analyzer
+
+
+def test_the_default_analyzer_uses_flip_tta_as_the_app_does(tiny_models_dir: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    zoo = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, zoo)
+    monkeypatch.setenv("FER_MODELS_DIR", str(zoo))
+    assert not fer_core.FaceAnalyzer.default().classifier.flip_tta  # the fixture's index has no decision
+    index = json.loads((zoo / "index.json").read_text())
+    (zoo / "index.json").write_text(json.dumps({**index, "default_flip_tta": True}))
+    assert fer_core.FaceAnalyzer.default().classifier.flip_tta
+    assert not fer_core.FaceAnalyzer.default(flip_tta=False).classifier.flip_tta  # an explicit choice wins
 
 
 def test_unreadable_input_and_unknown_model_give_the_library_errors(tiny_default, tmp_path: Path) -> None:

@@ -41,12 +41,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 def _predict(args: argparse.Namespace) -> int:
     from fer_core.detection import create_detector
-    from fer_core.model_zoo import load_model
+    from fer_core.model_zoo import default_flip_tta, load_model
     from fer_core.pipeline import FaceAnalyzer
     from fer_core.predict_cli import expand_paths, run_predict
 
     expand_paths(args.paths)  # bad paths fail before any model loads
-    classifier = load_model(args.model, runtime=args.runtime, flip_tta=args.flip_tta)
+    flip = default_flip_tta() if args.flip_tta is None else args.flip_tta
+    classifier = load_model(args.model, runtime=args.runtime, flip_tta=flip)
     detector = create_detector(args.detector, min_score=args.min_score)
     fmt = "json" if args.json else "csv" if args.csv else "text"
     return run_predict(FaceAnalyzer(detector, classifier), args.paths, fmt=fmt, annotate=args.annotate,
@@ -64,7 +65,8 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--annotate", metavar="OUT_DIR", help="also write annotated PNGs here")
     p.add_argument("--model", help="a model of models/index.json (default: the index's default)")
     p.add_argument("--runtime", choices=("float", "int8"), default="float")
-    p.add_argument("--flip-tta", action="store_true", help="average with the mirrored face")
+    p.add_argument("--flip-tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with the mirrored face (default: as the app, models/index.json)")
     p.add_argument("--detector", choices=DETECTOR_NAMES, default=DEFAULT_DETECTOR)
     p.add_argument("--min-score", type=float, help="detection threshold (default: the detector's own)")
     p.add_argument("--face-crops", action="store_true",

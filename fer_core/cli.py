@@ -209,8 +209,8 @@ def _default(args: argparse.Namespace) -> int:
     from fer_core.model_zoo import default_flip_tta, most_accurate
     from fer_core.training.export import MAX_DEFAULT_MS_PER_FACE, select_default
 
-    print(f"default model: {select_default()} (best PublicTest accuracy of the single models at "
-          f"<= {MAX_DEFAULT_MS_PER_FACE} ms per face); the app runs it "
+    print(f"default model: {select_default()} (best PublicTest accuracy, as the app runs them, of the "
+          f"single models at <= {MAX_DEFAULT_MS_PER_FACE} ms per face); the app runs it "
           f"{'with' if default_flip_tta() else 'without'} flip TTA")
     name, flip = most_accurate()
     print(f"most accurate option: {name}{' with flip TTA' if flip else ''} (best PublicTest accuracy overall)")

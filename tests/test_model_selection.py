@@ -69,6 +69,17 @@ def test_flip_tta_is_the_default_only_where_publictest_says_it_helps(tmp_path: P
     assert default_model_name(root) == "other" and not default_flip_tta(root)
 
 
+def test_candidates_are_compared_as_the_app_would_run_them(tmp_path: Path) -> None:
+    # "alone" wins without TTA, but the other runs with flip TTA and is better that way
+    root = zoo(tmp_path, {
+        "alone": {"public": 0.660, "private": 0.66, "tta_public": 0.655, "ms": 0.6},
+        "mirrored": {"public": 0.655, "private": 0.66, "tta_public": 0.670, "ms": 0.6},
+    })
+    assert select_default(root) == "mirrored" and default_flip_tta(root)
+    # twice its time over the limit: no TTA, so it is compared alone and loses
+    assert select_default(root, max_ms_per_face=1.0) == "alone" and not default_flip_tta(root)
+
+
 def test_without_evaluated_candidates_selection_says_why(tmp_path: Path) -> None:
     root = zoo(tmp_path, {"fresh": {}})
     with pytest.raises(ValueError, match="no evaluated single model"):

@@ -69,7 +69,7 @@ def models_table(root: Path | None = None) -> str:
         rows.append(f"Most accurate option, chosen on PublicTest over every model with and without flip TTA: "
                     f"**{best}{' + flip TTA' if flip else ''}**, {100 * chosen['accuracy']:.2f}% on PrivateTest "
                     f"(PublicTest {100 * chosen['publictest_accuracy']:.2f}%). The default is the single model "
-                    f"with the best PublicTest accuracy at <= 2 ms per face (`python -m fer_core select-default`)."
+                    f"with the best PublicTest accuracy at <= 2 ms per face as the app runs it (`python -m fer_core select-default`)."
                     + default_tta_sentence(root, models, default))
         ds = any_metrics["dataset"]
         rows.append("")

@@ -70,3 +70,44 @@ def test_a_crop_carried_to_another_detector_lands_on_the_same_pixels():
     a = crop_region(reference[0].detection.box, base)
     b = crop_region(other[0].detection.box, carried)
     assert (b.cx, b.cy, b.width) == pytest.approx((a.cx, a.cy, a.width), abs=0.6)
+
+
+def _row(model: str, setting: str, accuracy: float, default: bool, tta: float | None = None) -> dict:
+    r = {"photos": 10, "faces_found": 10, "accuracy": accuracy, "macro_f1": accuracy, "recall": {}}
+    row = {"model": model, "default_model": default, "setting": setting, "fer2013_privatetest_accuracy": 0.6, **r}
+    if tta is not None:
+        row["flip_tta"] = {**r, "accuracy": tta, "macro_f1": tta}
+    return row
+
+
+@pytest.mark.parametrize("app_flips", [True, False])
+def test_photos_table_marks_the_row_the_app_runs(app_flips: bool):
+    from dataclasses import asdict
+
+    from bench.photo_settings import OLD_FRAMING, render_models_markdown
+
+    framing = {"scale": 1.0, "shift_x": 0.0, "shift_y": 0.0, "align": False, "aspect": 1.0}
+    report = {"date": "d", "command": "c", "detector": "blazeface", "dataset": {"name": "x", "photos": 10},
+              "old": asdict(OLD_FRAMING), "fitted": framing, "shipped_default": framing,
+              "default_flip_tta": app_flips, "models": [
+                  _row("a", "old crop", 0.5, True), _row("a", "shipped default", 0.6, True, tta=0.7),
+                  _row("b", "shipped default", 0.55, False, tta=0.65)]}
+    table = render_models_markdown(report)
+    assert ("**70.0%, 0.700** (as the app runs it)" in table) is app_flips
+    assert "65.0%, 0.650 |" in table and "(as the app runs it)" not in table.split("| b |")[1]
+
+
+@pytest.mark.parametrize("held_out, expect", [(0.69, "the shipped crop stays"), (0.71, "NOT the grid's current choice")])
+def test_the_crop_changes_only_when_the_tuning_rule_wins_on_held_out_people(held_out: float, expect: str):
+    from bench.photo_settings import CONTRASTS, GREYS, decisions
+
+    brief = {"photos": 10, "faces_found": 10, "accuracy": 0.7, "macro_f1": 0.7, "recall": {}}
+    shipped = {"scale": 0.92, "shift_x": 0.0, "shift_y": -0.03, "align": True, "aspect": 1.0}
+    report = {"shipped_default": shipped,
+              "grid_choice": {"True": {"scale": 0.92, "shift_y": -0.11}},
+              "reference": {"shipped_default": brief, "old": brief, "fitted": brief},
+              "cross_validation": {"True": {"held_out_accuracy": held_out}},
+              "rolls": [{"roll": 0, "align": a, "accuracy": 0.7} for a in (False, True)],
+              "contrast": dict.fromkeys(CONTRASTS, brief), "grey": dict.fromkeys(GREYS, brief),
+              "aspect": {"1.0": brief}}
+    assert expect in decisions(report)[0]

@@ -21,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from fer_core.calibration import apply_temperature
 from fer_core.labels import NUM_CLASSES
 from fer_core.preprocessing import INPUT_SIZE
 
@@ -85,9 +86,11 @@ def _check_file(path: Path, kind: str) -> None:
 
 
 class _SingleModelClassifier:
-    """What every runtime shares: input checks and flip TTA around the runtime's `_run`."""
+    """What every runtime shares: input checks, the model's temperature (fer_core.calibration)
+    on every pass, and flip TTA around the runtime's `_run`."""
 
     flip_tta: bool
+    temperature: float = 1.0
 
     def _run(self, faces: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -97,8 +100,8 @@ class _SingleModelClassifier:
         if not len(faces):
             return np.zeros((0, NUM_CLASSES), np.float32)
         if self.flip_tta:
-            return _average_flips(self._run(_with_flips(faces)))
-        return self._run(faces)
+            return _average_flips(apply_temperature(self._run(_with_flips(faces)), self.temperature))
+        return apply_temperature(self._run(faces), self.temperature)
 
 
 class LiteRTClassifier(_SingleModelClassifier):
@@ -108,7 +111,7 @@ class LiteRTClassifier(_SingleModelClassifier):
     stream never re-allocates."""
 
     def __init__(self, path: str | os.PathLike, *, num_threads: int = 2, flip_tta: bool = False,
-                 name: str | None = None) -> None:
+                 name: str | None = None, temperature: float = 1.0) -> None:
         self.path = Path(path)
         _check_file(self.path, "LiteRT (.tflite)")
         from ai_edge_litert.interpreter import Interpreter
@@ -130,6 +133,7 @@ class LiteRTClassifier(_SingleModelClassifier):
             self._interpreter.allocate_tensors()
         self._lock = threading.Lock()
         self.flip_tta = flip_tta
+        self.temperature = temperature
         self.num_threads = num_threads
         self.name = name or self.path.parent.name
 

@@ -9,7 +9,9 @@
     models/NAME/history.csv           per-epoch training log, train_config.json the recipe
     models/NAME/card.md               the model card, written by `python -m fer_core card`
 
-An index entry with "members" is an ensemble: the mean of those models' probabilities.
+An index entry with "members" is an ensemble: the mean of those models' probabilities. An entry's
+"temperature" (fitted on PublicTest by `python -m fer_core calibrate`; fer_core.calibration)
+scales the model's probabilities wherever it is loaded by name.
 `FER_MODELS_DIR` points the app at another folder of the same layout. An installed wheel carries
 the shipped models (without their .keras files) as `fer_core/_models`; a repository checkout
 reads `models/` beside the package.
@@ -58,6 +60,7 @@ class ModelInfo:
     folder: Path
     title: str = ""
     members: list[str] = field(default_factory=list)  # non-empty for an ensemble
+    temperature: float = 1.0  # fer_core.calibration; 1.0: probabilities as the network gives them
 
     @property
     def is_ensemble(self) -> bool:
@@ -123,7 +126,8 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
     root = root or models_dir()
     index = read_index(root)
     return [
-        ModelInfo(name, root / name, entry.get("title", name), list(entry.get("members", [])))
+        ModelInfo(name, root / name, entry.get("title", name), list(entry.get("members", [])),
+                  float(entry.get("temperature", 1.0)))
         for name, entry in index.get("models", {}).items()
     ]
 
@@ -167,15 +171,17 @@ def get_model(name: str | None = None, root: Path | None = None) -> ModelInfo:
 
 def load_model(
     name: str | None = None, *, runtime: str = "float", flip_tta: bool = False, num_threads: int = 2,
-    root: Path | None = None,
+    root: Path | None = None, calibrated: bool = True,
 ) -> EmotionClassifier:
-    """A ready classifier for a shipped model (the default when `name` is None)."""
+    """A ready classifier for a shipped model (the default when `name` is None), with the
+    model's temperature unless `calibrated` is False (for fitting a new one)."""
     info = get_model(name, root)
     if info.is_ensemble:
-        members = [load_model(m, runtime=runtime, flip_tta=flip_tta, num_threads=num_threads, root=root)
-                   for m in info.members]
+        members = [load_model(m, runtime=runtime, flip_tta=flip_tta, num_threads=num_threads, root=root,
+                              calibrated=calibrated) for m in info.members]
         return EnsembleClassifier(members, name=info.name)
     path = info.file(runtime)
     if runtime == "int8" and not path.is_file():
         raise ModelNotFoundError(f"{info.name} ships no quantized variant (it lost accuracy; see its card)")
-    return LiteRTClassifier(path, flip_tta=flip_tta, num_threads=num_threads, name=info.name)
+    return LiteRTClassifier(path, flip_tta=flip_tta, num_threads=num_threads, name=info.name,
+                            temperature=info.temperature if calibrated else 1.0)

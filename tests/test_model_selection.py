@@ -119,3 +119,15 @@ def test_ensemble_and_card_commands_on_a_real_zoo(tiny_models_dir: Path, synthet
     assert done.returncode == 0, done.stderr[-2000:]
     assert card.read_text().startswith("# Model card: tiny") and f"{100 * member['accuracy']:.2f}%" in card.read_text()
     assert run_cli("ensemble", "bad", "--members", "tiny,nope", "--data", str(synthetic_data), env=env).returncode != 0
+
+    # `calibrate` on 28 PublicTest faces: too few, so no temperature; the member and its ensemble
+    # are re-evaluated all the same, keeping their last measured speed
+    done = run_cli("calibrate", "tiny", "--data", str(synthetic_data), env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "tiny: no temperature fitted: only 28 PublicTest images" in done.stdout
+    assert "tiny_x2: re-evaluated" in done.stdout
+    index = json.loads((root / "index.json").read_text())
+    assert "temperature" not in index["models"]["tiny"] and "skipped" in index["models"]["tiny"]["calibration"]
+    assert json.loads((root / "tiny_x2" / "metrics.json").read_text())["speed"]["measured"] == pair["date"]
+    done = run_cli("calibrate", "tiny_x2", "--data", str(synthetic_data), env=env)
+    assert done.returncode == 2 and "tiny_x2 is an ensemble: calibrate its members (tiny, tiny2)" in done.stderr

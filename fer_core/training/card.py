@@ -132,6 +132,10 @@ def _results(m: dict[str, Any] | None) -> str:
             note = "" if v.get("shipped", True) else " (not shipped)"
             rows.append(f"| {label}{note} | {_pct(v['accuracy'])} | {v['macro_f1']:.3f} | "
                         f"{_pct(v['top2_accuracy'])} | {v['ece']:.3f} |")
+    if m.get("temperature") not in (None, 1.0):
+        rows += ["", f"Probabilities are temperature-scaled (T = {m['temperature']:g}, fitted on PublicTest by "
+                     f"`python -m fer_core calibrate`): it changes how sure the model says it is (ECE above), "
+                     f"not which emotion one pass ranks first."]
     if "publictest_accuracy" in m:
         tta_public = m.get("variants", {}).get("flip_tta", {}).get("publictest_accuracy")
         rows += ["", f"PublicTest accuracy (the only split used to choose epochs, the default model and the "
@@ -144,7 +148,8 @@ def _results(m: dict[str, Any] | None) -> str:
     if speed:
         rows += ["", f"Speed: {speed['ms_per_face_batch1_p50']:.3f} ms per face (median, one face per call), "
                      f"{speed['ms_per_face_batch8_p50']:.3f} ms per face in batches of 8; LiteRT, "
-                     f"{speed['threads']} threads, {speed['machine']}."]
+                     f"{speed['threads']} threads, {speed['machine']}"
+                     + (f" (measured {speed['measured']})" if speed.get("measured") else "") + "."]
     weakest = min(m["per_class"].items(), key=lambda kv: kv[1]["f1"])
     rows += ["", "## Known weaknesses",
              f"- Weakest class: {weakest[0]} (F1 {weakest[1]['f1']:.3f}).",

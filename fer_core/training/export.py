@@ -1,7 +1,8 @@
 """`python -m fer_core export`: turn a training run into a shipped model of the zoo.
 
 Converts the run's best `.keras` to a float32 `.tflite` and a dynamic-range quantized one
-(weights int8, activations float), evaluates both on PrivateTest, keeps the quantized file only
+(weights int8, activations float), fits the model's temperature on PublicTest
+(fer_core.calibration), evaluates both files on PrivateTest, keeps the quantized file only
 when it stays within half a point of the float accuracy, records the model in
 `models/index.json` and writes its model card. Runs under the TensorFlow backend (the
 converter is TensorFlow's); a `.keras` trained under JAX or PyTorch loads here unchanged.
@@ -31,6 +32,7 @@ from fer_core.model_zoo import (
 )
 
 MAX_INT8_DROP = 0.005  # the quantized model ships only if it loses at most half a point
+MIN_CALIBRATION_IMAGES = 500  # a temperature fitted on a handful of faces is noise: below this, none is fitted
 MAX_DEFAULT_MS_PER_FACE = 2.0  # the default must keep the live webcam fast (issue: best single model <= 2 ms)
 
 
@@ -98,7 +100,11 @@ def ship_run(run_dir: str | os.PathLike, name: str, *, title: str = "", data: st
                  make_default=make_default)
     if data is None:
         return None
-    metrics = evaluate_shipped(name, data, root=root, timing=timing)
+    from fer_core.training.data import load_dataset
+
+    dataset = load_dataset(data)
+    calibrate_shipped(name, root=root, dataset=dataset)
+    metrics = evaluate_shipped(name, data, root=root, timing=timing, dataset=dataset)
     int8 = metrics["variants"].get("int8")
     if int8 and metrics["accuracy"] - int8["accuracy"] > MAX_INT8_DROP:
         (folder / INT8_FILE).unlink()
@@ -109,6 +115,54 @@ def ship_run(run_dir: str | os.PathLike, name: str, *, title: str = "", data: st
     (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=1))
     write_card(get_model(name, root))
     return metrics
+
+
+def calibrate_shipped(name: str, data: str | os.PathLike | None = None, *, root: Path | None = None,
+                      dataset: Any = None, min_images: int = MIN_CALIBRATION_IMAGES) -> dict[str, Any]:
+    """Fit a shipped single model's temperature on PublicTest (from its uncalibrated float
+    probabilities) and store it in its index entry, with the fit's record. Re-evaluate it (and
+    the ensembles it is in) afterwards: its stored metrics still describe the old probabilities.
+    With fewer than `min_images` PublicTest faces the temperature is left at 1 and the record
+    says so."""
+    from fer_core.calibration import apply_temperature, fit_temperature, negative_log_likelihood
+    from fer_core.metrics import expected_calibration_error
+    from fer_core.model_zoo import load_model
+    from fer_core.training.data import load_dataset
+    from fer_core.training.evaluate import EVAL_THREADS, predict_images
+
+    root = Path(root or models_dir())
+    info = get_model(name, root)
+    if info.is_ensemble:
+        raise ValueError(f"{name} is an ensemble: calibrate its members ({', '.join(info.members)})")
+    if dataset is None:
+        if data is None:
+            raise ValueError("calibration needs the data (its PublicTest split)")
+        dataset = load_dataset(data)
+    val = dataset["val"]
+    index = json.loads((root / INDEX_FILE).read_text())
+    if len(val.labels) < min_images:
+        record: dict[str, Any] = {"skipped": f"only {len(val.labels)} PublicTest images (at least {min_images} needed)"}
+        index["models"][name].pop("temperature", None)
+        index["models"][name]["calibration"] = record
+        (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+        return {"temperature": 1.0, **record}
+    probs = predict_images(load_model(name, root=root, calibrated=False, num_threads=EVAL_THREADS), val.images)
+    t = fit_temperature(probs, val.labels)
+    record = {"fitted_on": f"PublicTest ({len(val.labels)} images)",
+              "publictest_nll": [round(negative_log_likelihood(probs, val.labels), 4),
+                                 round(negative_log_likelihood(probs, val.labels, t), 4)],
+              "publictest_ece": [round(expected_calibration_error(probs, val.labels), 4),
+                                 round(expected_calibration_error(apply_temperature(probs, t), val.labels), 4)]}
+    index["models"][name].update(temperature=t, calibration=record)
+    (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+    return {"temperature": t, **record}
+
+
+def ensembles_with(names: list[str], root: Path | None = None) -> list[str]:
+    """The shipped ensembles with any of `names` among their members."""
+    from fer_core.model_zoo import list_models
+
+    return [m.name for m in list_models(root) if m.is_ensemble and set(m.members) & set(names)]
 
 
 def ship_ensemble(name: str, members: list[str], data: str | os.PathLike, *, title: str = "",
@@ -159,4 +213,5 @@ def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
     return best
 
 
-__all__ = ["CARD_FILE", "MAX_DEFAULT_MS_PER_FACE", "MAX_INT8_DROP", "export_tflite", "select_default", "ship_ensemble", "ship_run", "update_index"]
+__all__ = ["CARD_FILE", "MAX_DEFAULT_MS_PER_FACE", "MAX_INT8_DROP", "MIN_CALIBRATION_IMAGES", "calibrate_shipped", "ensembles_with", "export_tflite",
+           "select_default", "ship_ensemble", "ship_run", "update_index"]

@@ -42,12 +42,12 @@ def default_tta_sentence(root: Path | None, models: list, default: str) -> str:
 def models_table(root: Path | None = None) -> str:
     models = list_models(root)
     default = default_model_name(root)
-    rows = ["| model | PrivateTest accuracy | + flip TTA | int8 | macro-F1 | parameters | .tflite size | ms/face |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| model | PrivateTest accuracy | + flip TTA | int8 | macro-F1 | ECE | parameters | .tflite size | ms/face |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for m in models:
         x = m.metrics()
         if not x:
-            rows.append(f"| {m.name} | not evaluated | | | | | | |")
+            rows.append(f"| {m.name} | not evaluated | | | | | | | |")
             continue
         tta = x["variants"].get("flip_tta", {}).get("accuracy")
         q = x["variants"].get("int8")
@@ -57,7 +57,7 @@ def models_table(root: Path | None = None) -> str:
         name = f"**{m.name}** (default)" if m.name == default else m.name
         rows.append(
             f"| {name} | {100 * x['accuracy']:.2f}% | {'—' if tta is None else f'{100 * tta:.2f}%'} | {q_text} | "
-            f"{x['macro_f1']:.3f} | {params} | {x['file_bytes'] / 1e6:.2f} MB | "
+            f"{x['macro_f1']:.3f} | {x['ece']:.3f} | {params} | {x['file_bytes'] / 1e6:.2f} MB | "
             f"{'—' if speed is None else f'{speed:.2f}'} |"
         )
     any_metrics = next((m.metrics() for m in models if m.metrics()), None)
@@ -74,7 +74,8 @@ def models_table(root: Path | None = None) -> str:
         ds = any_metrics["dataset"]
         rows.append("")
         rows.append(f"All on FER2013 {ds['split']} ({ds['images']:,} images), scored by `python -m fer_core evaluate` "
-                    f"on the shipped `.tflite` files; ms/face is the median for one face per call on "
+                    f"on the shipped `.tflite` files, with each model's temperature (ECE: expected calibration "
+                    f"error of the shown probabilities; see below); ms/face is the median for one face per call on "
                     f"{any_metrics.get('speed', {}).get('machine', 'the evaluating machine')}.")
     return "\n".join(rows)
 

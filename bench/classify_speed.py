@@ -19,7 +19,7 @@ import numpy as np
 from bench.frames import Frame
 from bench.probe import run_module
 from bench.stats import Budget, time_calls
-from fer_core.model_zoo import KERAS_FILE, ModelInfo, load_model
+from fer_core.model_zoo import ModelInfo, load_model
 from fer_core.preprocessing import crop_face, resize_face, to_grayscale
 
 BATCH = 8  # the "several faces in one frame" case
@@ -73,11 +73,21 @@ def litert_rows(models: list[ModelInfo], faces: np.ndarray, budget: Budget) -> l
     return rows
 
 
+def keras_build_args(model: ModelInfo) -> dict[str, Any] | None:
+    """The architecture and its arguments as training built them (fer_core.training.train)."""
+    config = (model.train_config() or {}).get("config", {})
+    if not config.get("arch"):
+        return None
+    return {"arch": config["arch"], **({"width": config["width"]} if config.get("width") else {})}
+
+
 def keras_rows(models: list[ModelInfo], faces: np.ndarray, budget: Budget, timeout_s: float = 300) -> list[dict[str, Any]]:
-    """The Keras runtime of every single (non-ensemble) model with a `.keras` file, timed in one
-    `python -m bench.keras_worker` subprocess."""
-    jobs = {m.name: str(m.folder / KERAS_FILE) for m in models if not m.is_ensemble and (m.folder / KERAS_FILE).is_file()}
-    rows = [{"model": m.name, "runtime": "Keras", "status": "no .keras file" if not m.is_ensemble
+    """The Keras runtime of every single (non-ensemble) model, timed in one `python -m
+    bench.keras_worker` subprocess. models/ ships no `.keras` files, so the worker rebuilds each
+    network from its `train_config.json` and saves it as `.keras` before timing: the speed and
+    file size do not depend on the weights' values."""
+    jobs = {m.name: keras_build_args(m) for m in models if not m.is_ensemble and keras_build_args(m)}
+    rows = [{"model": m.name, "runtime": "Keras", "status": "no train_config.json" if not m.is_ensemble
              else "ensemble: not timed in Keras", "file_bytes": None}
             for m in models if m.name not in jobs]
     if not jobs:
@@ -91,12 +101,12 @@ def keras_rows(models: list[ModelInfo], faces: np.ndarray, budget: Budget, timeo
         return rows + [{"model": n, "runtime": "Keras", "status": f"failed: {probe.error}", "file_bytes": None}
                        for n in jobs]
     result = probe.data
-    for name, path in jobs.items():
+    for name in jobs:
         timing = result["models"].get(name)
         row: dict[str, Any] = {"model": name, "runtime": f"Keras {result.get('keras', '')} "
                                f"({result.get('backend', '?')} backend)".strip(),
                                "status": "measured" if isinstance(timing, dict) else f"failed: {timing}",
-                               "file_bytes": Path(path).stat().st_size}
+                               "file_bytes": timing.pop("file_bytes", None) if isinstance(timing, dict) else None}
         if isinstance(timing, dict):
             row.update(timing)
         rows.append(row)

@@ -3,7 +3,6 @@
     models/index.json                 {"default": NAME, "models": {NAME: {...}, ...}}
     models/NAME/model.tflite          what the app runs (float32, LiteRT)
     models/NAME/model_int8.tflite     dynamic-range quantized variant, where it kept accuracy
-    models/NAME/model.keras           the trained Keras model, for retraining and export
     models/NAME/metrics.json          written by `python -m fer_core evaluate`
     models/NAME/photos_SET.json       end to end on a photo set, by `python -m fer_core evaluate-photos`
     models/NAME/history.csv           per-epoch training log, train_config.json the recipe
@@ -13,8 +12,10 @@ An index entry with "members" is an ensemble: the mean of those models' probabil
 "temperature" (fitted on PublicTest by `python -m fer_core calibrate`; fer_core.calibration)
 scales the model's probabilities wherever it is loaded by name.
 `FER_MODELS_DIR` points the app at another folder of the same layout. An installed wheel carries
-the shipped models (without their .keras files) as `fer_core/_models`; a repository checkout
-reads `models/` beside the package.
+the shipped models as `fer_core/_models`; a repository checkout reads `models/` beside the package.
+The trained `.keras` files stay in the training run's folder (`runs/NAME/best.keras`): they hold
+the same weights as `model.tflite`, the app never reads them, and shipping them would double the
+size of models/ (`train_config.json` rebuilds the network, e.g. for the Keras benchmark).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from fer_core.classifier import EmotionClassifier, EnsembleClassifier, LiteRTCla
 INDEX_FILE = "index.json"
 FLOAT_FILE = "model.tflite"
 INT8_FILE = "model_int8.tflite"
-KERAS_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.csv"
 CARD_FILE = "card.md"

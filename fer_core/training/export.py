@@ -5,7 +5,9 @@ Converts the run's best `.keras` to a float32 `.tflite` and a dynamic-range quan
 (fer_core.calibration), evaluates both files on PrivateTest, keeps the quantized file only
 when it stays within half a point of the float accuracy, records the model in
 `models/index.json` and writes its model card. Runs under the TensorFlow backend (the
-converter is TensorFlow's); a `.keras` trained under JAX or PyTorch loads here unchanged.
+converter is TensorFlow's); a `.keras` trained under JAX or PyTorch loads here unchanged. The
+`.keras` itself stays in the run folder: the app runs the `.tflite` files, which hold the same
+weights.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from fer_core.model_zoo import (
     HISTORY_FILE,
     INDEX_FILE,
     INT8_FILE,
-    KERAS_FILE,
     METRICS_FILE,
     TRAIN_CONFIG_FILE,
     get_model,
@@ -55,17 +56,6 @@ def export_tflite(keras_path: str | os.PathLike, out_path: str | os.PathLike, *,
     return out
 
 
-def save_without_optimizer(keras_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-    """Save the model's layers and weights only: a run's checkpoint also holds the optimizer's
-    slots (momentum), about twice the weights again, which neither export nor retraining from a
-    shipped model needs (a new run starts a new optimizer)."""
-    import keras
-
-    model = keras.saving.load_model(keras_path, compile=False)
-    model.save(out_path)
-    return Path(out_path)
-
-
 def update_index(root: Path, name: str, entry: dict[str, Any], *, make_default: bool = False) -> None:
     path = root / INDEX_FILE
     index: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"default": name, "models": {}}
@@ -89,7 +79,6 @@ def ship_run(run_dir: str | os.PathLike, name: str, *, title: str = "", data: st
         raise FileNotFoundError(f"{best} does not exist: train first (python -m fer_core train ... --out {run})")
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
-    save_without_optimizer(best, folder / KERAS_FILE)
     for extra in (HISTORY_FILE, TRAIN_CONFIG_FILE):
         if (run / extra).is_file():
             shutil.copyfile(run / extra, folder / extra)

@@ -9,7 +9,10 @@ stream's analysed FPS (the page's panel) and the frames the browser received. Ph
 `--sessions` visitors, one after another, each opens the Live page, starts the camera, waits for
 the first processed frame, stops and leaves (its browser context closed); the same figures after
 each. Then the server is left alone past Streamlit's `server.disconnectedSessionTTL` (sessions
-without a browser are kept that long for a reconnect) and read once more.
+without a browser are kept that long for a reconnect) and read once more. Last, the server is
+asked (bench/soak_probe, loaded into its process for this benchmark only) how many objects of a
+session's kinds are still alive, and how much of its resident memory glibc gives back when asked
+(malloc_trim): memory still resident but held by no object is the allocator's, not a leak.
 
 Reported: growth per hour of memory, threads and open files over phase 1 (least-squares slope
 after the first sample, which still includes start-up), growth per session over phase 2, and
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 import time
@@ -40,11 +44,25 @@ from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_c
 RESULTS = ROOT / "bench" / "results"
 SESSION_TTL_S = 120  # streamlit's server.disconnectedSessionTTL default (.streamlit/config.toml keeps it)
 EXPIRY_MARGIN_S = 30  # Streamlit checks for expired sessions now and then, not at once
+PROBE_DIR = ROOT / "bench" / "soak_probe"  # its sitecustomize answers SIGUSR1 inside the server
+PROBE_TIMEOUT_S = 60.0
 
 
 def server_sample(server: psutil.Process, t0: float, **extra: Any) -> dict[str, Any]:
     return {"t_s": time.monotonic() - t0, "rss_mib": server.memory_info().rss / 2**20,
             "threads": server.num_threads(), "open_files": server.num_fds(), **extra}
+
+
+def ask_probe(server: psutil.Process, out: Path, timeout_s: float = PROBE_TIMEOUT_S) -> dict[str, Any] | None:
+    """Signal the server's probe and read its answer (None if it never came)."""
+    out.unlink(missing_ok=True)
+    server.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if out.is_file():
+            return dict(json.loads(out.read_text()))
+        time.sleep(0.5)
+    return None
 
 
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
@@ -156,11 +174,27 @@ def markdown(report: dict[str, Any]) -> str:
         row(f"after {s['stream_minutes']:.0f} min of streaming", s["after_stream"]),
         row(f"after {s['sessions']} sessions", s["after_sessions"]),
         row(f"{report.get('session_ttl_s', SESSION_TTL_S) + EXPIRY_MARGIN_S} s later (sessions expired)", s["after_expiry"]),
+        *_probe_lines(report.get("probe")),
         "",
         f"`{_env_prefix(report)}python -m bench.soak --minutes {report['minutes']:g} --sessions {report['sessions']}`, model "
         f"`{report['model']}`{' with flip TTA' if report.get('flip_tta') else ''}, {report['machine']['processor']}, {report['machine']['cpus']} CPUs, {report['date']}.",
     ]
     return "\n".join(line for line in lines if line is not None)
+
+
+def _probe_lines(probe: dict[str, Any] | None) -> list[str]:
+    if probe is None:
+        return ["", "The server's probe (bench/soak_probe) did not answer: what holds the memory is unknown."]
+    held = ", ".join(f"{k} {v}" for k, v in probe["objects"].items())
+    kept = [s for s in probe.get("sessions", []) if s["state"] == "SHUTDOWN_REQUESTED"]
+    if kept:
+        held += (f" (Streamlit still refers to {len(kept)} shut-down session(s), holding "
+                 f"{sum(s['session_state_items'] for s in kept)} session-state items)")
+    freed = probe["rss_mib_before_trim"] - probe["rss_mib_after_trim"]
+    return ["", f"Then, inside the server (bench/soak_probe): live objects of a session's kinds: {held}. Asked to "
+            f"return its free pages (glibc `malloc_trim(0)`{'' if probe['malloc_trim'] else ', which had nothing to return'}), "
+            f"the allocator gave back {freed:.0f} MiB: resident memory {probe['rss_mib_before_trim']:.0f} -> "
+            f"{probe['rss_mib_after_trim']:.0f} MiB."]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -190,7 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         port = free_port()
         log = Path(tmp) / "streamlit.log"
         url = f"http://127.0.0.1:{port}/Live_webcam"
-        env = streamlit_env({"FER_STUN_URLS": "none", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl)})
+        probe_out = Path(tmp) / "probe.json"
+        env = streamlit_env({"FER_STUN_URLS": "none", "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(args.session_ttl),
+                             "FER_SOAK_PROBE_OUT": str(probe_out)})
+        env["PYTHONPATH"] = os.pathsep.join([str(PROBE_DIR), env["PYTHONPATH"]])
         with running(streamlit_command(port), port, log, env) as proc:
             wait_healthy(proc, port, log)
             server = psutil.Process(proc.pid)
@@ -204,13 +241,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     browser.close()
             time.sleep(args.session_ttl + EXPIRY_MARGIN_S)
             expired = server_sample(server, time.monotonic())
+            probe = ask_probe(server, probe_out)
     report = {
         "model": default_model_name(), "flip_tta": default_flip_tta(), "date": time.strftime("%Y-%m-%d"), "minutes": args.minutes,
         "sessions": args.sessions, "sample_seconds": args.sample_seconds, "session_ttl_s": args.session_ttl,
         "environment": {k: os.environ[k] for k in MEMORY_ENV if k in os.environ},
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
         "stream": stream, "session_samples": sessions,
-        "summary": summarise(stream, sessions, expired, start),
+        "summary": summarise(stream, sessions, expired, start), "probe": probe,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "soak.json").write_text(json.dumps(report, indent=2) + "\n")

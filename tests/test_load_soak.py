@@ -44,4 +44,10 @@ def test_soak_ends_with_the_sessions_released(tiny_app, tmp_path) -> None:
     assert summary["sessions_processed"] == 2 and summary["stream_received_fps"] > 0
     # the streams' threads (aiortc, the WebRTC worker) end with their sessions
     assert summary["after_expiry"]["threads"] < summary["after_stream"]["threads"]
+    # and nothing of them stays alive in the server (counted there by bench/soak_probe)
+    held = report["probe"]["objects"]
+    assert held["LiveProcessor"] == held["WebRtcWorker"] == held["RTCPeerConnection"] == 0, held
+    # Streamlit may keep the last session object after its shutdown; it must hold nothing
+    assert all(s["state"] == "SHUTDOWN_REQUESTED" and s["session_state_items"] == 0
+               for s in report["probe"]["sessions"]), report["probe"]["sessions"]
     assert "sessions opened and closed" in (tmp_path / "soak.md").read_text()

@@ -8,13 +8,16 @@ import threading
 from types import SimpleNamespace
 
 from streamlit.runtime.memory_session_storage import MemorySessionStorage
+from streamlit.runtime.state.session_state import SessionState
 
-from ui.session_reaper import reap_expired
+from ui.session_reaper import reap_expired, release_free_memory
 
 
 class FakeSession:
     def __init__(self, session_id: str) -> None:
         self.id, self.shut_down = session_id, False
+        self._session_state = SessionState()
+        self._session_state["processor"] = object()  # what a page keeps for its visitor
 
     def shutdown(self) -> None:
         self.shut_down = True
@@ -41,6 +44,8 @@ def test_expired_sessions_are_shut_down_and_removed_live_ones_kept() -> None:
     clock[0] = 121.0
     assert reap_expired(runtime) == 1
     assert gone.shut_down and not kept.shut_down
+    # a reference Streamlit keeps to a shut-down session holds nothing of its visitor
+    assert len(gone._session_state) == 0 and "processor" in kept._session_state
     assert [info.session.id for info in storage.list()] == ["kept"]
     assert len(runtime.cleanups) == 2  # orphaned media checked on every tick
 
@@ -72,3 +77,16 @@ def test_without_the_reaper_streamlit_forgets_sessions_beyond_its_limit() -> Non
     for i in range(200):
         storage.save(SimpleNamespace(session=FakeSession(f"s{i}")))
     assert len(storage.list()) == 128
+
+
+def test_releasing_free_memory_runs_where_glibc_is_and_is_harmless_elsewhere() -> None:
+    import platform
+
+    blocks = [bytearray(1 << 16) for _ in range(2000)]  # 128 MiB in heap-sized blocks
+    pin = bytearray(1 << 10)  # above them, so that freeing them cannot shrink the heap by itself
+    del blocks
+    released = release_free_memory()
+    del pin
+    assert isinstance(released, bool)
+    if platform.libc_ver()[0] == "glibc":
+        assert released

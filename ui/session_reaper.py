@@ -10,6 +10,17 @@ module). Faces are personal data, so the app does what a shutdown on expiry woul
 `REAP_EVERY_S` it takes the expired entries out of that storage and shuts their sessions down, on
 the server's event loop, as Streamlit's own disconnect handling does.
 
+A session that was shut down can still be referenced afterwards: Streamlit's runtime loop keeps
+the last session it flushed in a loop variable until it flushes again (Streamlit 1.67,
+`Runtime._loop_coroutine`), so the last visitor's session object outlives its shutdown while
+nobody else connects, and with it everything in its session state (the Live page's processor,
+a Photo page's results, and through the pages' callbacks and fragments their globals). The
+reaper therefore gives every session it shuts down an empty state (bench.soak's probe counts
+what stays alive in the server: tests/test_load_soak.py).
+Once sessions ended, it collects their reference cycles and asks glibc to give the freed pages
+back to the system (`malloc_trim`): without that, the server's resident memory stayed at its
+highest level after its visitors left, although no object held it (bench.soak: README).
+
 The same storage also holds at most 128 sessions and forgets the least recently used one, again
 without a shutdown, when more browsers than that leave within the reconnect time. The reaper
 lifts that count limit, so every session stays until it expires and is then shut down: the
@@ -22,6 +33,9 @@ tests/test_privacy.py fails: check that release's session storage before upgradi
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import gc
 import math
 import threading
 from typing import Any
@@ -52,6 +66,36 @@ def keep_until_expiry(cache: Any) -> bool:
     return True
 
 
+def drop_session_data(session: Any) -> None:
+    """Give a shut-down session an empty state and fragment store, so that a reference Streamlit
+    keeps to the session object holds none of the visitor's data. Clearing the old state is not
+    enough: its widget metadata keeps the pages' callbacks (bound to the Live page's processor),
+    and a stored fragment keeps its page's globals."""
+    from streamlit.runtime.fragment import MemoryFragmentStorage
+    from streamlit.runtime.state import SessionState
+
+    if hasattr(session, "_session_state"):
+        session._session_state = SessionState()
+    if hasattr(session, "_fragment_storage"):
+        session._fragment_storage = MemoryFragmentStorage()
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to do
+        return None
+
+
+def release_free_memory() -> bool:
+    """Collect reference cycles, then return glibc's free heap pages to the system; True if
+    glibc returned any."""
+    gc.collect()
+    trim = _malloc_trim()
+    return bool(trim(0)) if trim is not None else False
+
+
 def reap_expired(runtime: Any) -> int:
     """Shut down every stored session whose reconnect time is over, then drop media no session
     refers to; returns how many sessions ended. Must run on the server's event loop (as
@@ -69,8 +113,10 @@ def reap_expired(runtime: Any) -> int:
         expired = cache.expire()
     for _session_id, info in expired:
         info.session.shutdown()
+        drop_session_data(info.session)
     runtime.media_file_mgr.remove_orphaned_files()
     if expired:
+        release_free_memory()
         _log.info("shut down %d session(s) whose browser left more than the reconnect time ago", len(expired))
     return len(expired)
 

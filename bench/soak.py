@@ -123,7 +123,9 @@ def summarise(stream: list[dict[str, Any]], sessions: list[dict[str, Any]], expi
     n = [s["session"] for s in sessions]
     frames = [s["frames_shown"] for s in stream]
     received_fps = (frames[-1] - frames[0]) / max(1e-9, stream[-1]["t_s"] - stream[0]["t_s"])
-    fps = [s["analysed_fps"] for s in stream if s["analysed_fps"] is not None]
+    # like the growth, after the first sample: taken as the first processed frame arrived, its panel
+    # has not counted a full second yet
+    fps = [s["analysed_fps"] for s in later if s["analysed_fps"] is not None]
     return {
         "stream_minutes": stream[-1]["t_s"] / 60,
         "stream_received_fps": received_fps,
@@ -205,11 +207,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--session-ttl", type=int, default=SESSION_TTL_S,
                         help="server.disconnectedSessionTTL for the server, in s (default Streamlit's 120)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for soak.json and soak.md")
+    parser.add_argument("--render", action="store_true", help="only rewrite soak.md from the stored soak.json")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        report = json.loads((args.out / "soak.json").read_text())
+        s = report["summary"]
+        report["summary"] = summarise(report["stream"], report["session_samples"], s["after_expiry"], s["at_start"])
+        (args.out / "soak.md").write_text(markdown(report) + "\n")
+        return 0
     if find_chromium() is None:
         print("bench.soak needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
         return 2

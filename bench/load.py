@@ -1,23 +1,28 @@
 """Concurrent live webcams against one `streamlit run` server, through real WebRTC.
 
-    python -m bench.load [--streams 1 2 4 8] [--seconds 30]
+    python -m bench.load [--streams 1 2 4 8] [--seconds 30] [--clients browser|aiortc]
 
-One `streamlit run app.py` server with the shipped default model. For each level N, N headless
-Chromium browsers (one per visitor, as in real life: a headless browser throttles all but its
-front page, which would starve the other visitors' cameras) open the Live webcam page, each its
-own Streamlit session and peer connection; the fake camera plays a 640x480, 30 FPS video of a moving
-face. The visitors start one after another, each under the load of those already running, and
-each is timed from pressing Start to the first returned frame our callback drew into (time to
-first processed frame). Then, over a window of `--seconds`, every second and per stream:
+One `streamlit run app.py` server with the shipped default model. For each level N, N visitors
+open the Live webcam page, each its own Streamlit session and peer connection; the fake camera
+plays a 640x480, 30 FPS video of a moving face. Visitors are headless Chromium browsers (one
+per visitor, as in real life: a headless browser throttles all but its front page, which would
+starve the other visitors' cameras), or with `--clients aiortc` bench.rtc_visitor's clients,
+which speak the page's own Streamlit and WebRTC signalling without a browser and send a camera
+encoded once up front: a browser costs about as much CPU as the stream it loads the server with,
+so on a small machine the browsers run out of CPU before the server does. The visitors start one
+after another, each under the load of those already running, and each is timed from pressing
+Start to the first returned frame our callback drew into (time to first processed frame). Then,
+over a window of `--seconds`, every second and per stream:
 
 * analysed FPS, latency and skipped share as the page's own live panel shows them (the
   server-side LiveProcessor's figures: frames analysed per second, analysis latency, share of
   camera frames skipped because the previous one was still being analysed);
-* frames the browser received and showed (`getVideoPlaybackQuality`): the video must keep
-  coming (frame skipping, never a stall); the longest gap between new frames is reported.
+* frames the visitor received (a browser's `getVideoPlaybackQuality`, an aiortc client's
+  decoded frames): the video must keep coming (frame skipping, never a stall); the longest gap
+  between new frames is reported.
 
 Per level, for the server process: CPU (in cores) over the window, resident memory and threads
-at its end, and again after the visitors left. The browser runs on the same machine, so its CPU
+at its end, and again after the visitors left. The clients run on the same machine, so their CPU
 is measured too: on a machine that also hosts the clients, the figures are a lower bound for a
 dedicated server.
 
@@ -28,6 +33,7 @@ that follows: the most streams one server held with every stream at >= 10 analys
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -44,6 +50,7 @@ import psutil
 
 from bench.browser import STREAM_TIMEOUT_S, WebcamPage, camera_canvas, find_chromium, launch, write_y4m
 from bench.frames import moving_sequence
+from bench.rtc_visitor import ClientLoop, RtcVisitor, encode_vp8
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 RESULTS = ROOT / "bench" / "results"
@@ -101,25 +108,66 @@ def received_fps(samples: list[tuple[float, int | None]]) -> float | None:
     return (counted[-1][1] - counted[0][1]) / max(1e-9, counted[-1][0] - counted[0][0])
 
 
-def run_level(pw: Any, video: Path, url: str, reference: np.ndarray, streams: int,
+class BrowserClients:
+    """Visitors as headless Chromium browsers, one per visitor, with a fake camera file."""
+
+    name, label = "browser", "browsers'"
+
+    def __init__(self, pw: Any, video: Path) -> None:
+        self.pw, self.video, self.browsers = pw, video, []  # type: ignore[var-annotated]
+
+    def visitor(self, url: str, reference: np.ndarray) -> WebcamPage:
+        self.browsers.append(launch(self.pw, self.video))
+        return WebcamPage(self.browsers[-1], url, reference)
+
+    def cpu_s(self) -> float:
+        return chromium_cpu_s()
+
+    def leave(self) -> None:
+        for browser in self.browsers:
+            browser.close()
+        self.browsers.clear()
+
+
+class RtcClients:
+    """Visitors as aiortc clients (bench.rtc_visitor), all on one event loop in this process."""
+
+    name, label = "aiortc", "clients'"
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.loop, self.packets, self.me = ClientLoop(), encode_vp8(frames, CAMERA_FPS), psutil.Process()
+
+    def visitor(self, url: str, reference: np.ndarray) -> RtcVisitor:
+        return RtcVisitor(self.loop, url.rsplit("/", 1)[0], reference, self.packets, CAMERA_FPS)
+
+    def cpu_s(self) -> float:
+        return cpu_s(self.me)
+
+    def leave(self) -> None:
+        pass
+
+
+def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndarray, streams: int,
               seconds: float, server: psutil.Process) -> dict[str, Any]:
-    browsers: list[Any] = []
-    visitors: list[WebcamPage] = []
+    visitors: list[WebcamPage | RtcVisitor] = []
     first_s: list[float | None] = []
     try:
         for _ in range(streams):
-            browsers.append(launch(pw, video))
-            visitor = WebcamPage(browsers[-1], url, reference)
+            visitor = clients.visitor(url, reference)
             t0 = time.monotonic()
-            visitor.start()
-            frame = visitor.wait_processed(STREAM_TIMEOUT_S)
+            try:
+                visitor.start()
+                frame = visitor.wait_processed(STREAM_TIMEOUT_S)
+            except Exception as exc:  # a visitor that could not connect counts as not connected
+                print(f"a visitor did not connect: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                frame = None
             first_s.append(time.monotonic() - t0 if frame is not None else None)
             visitors.append(visitor)
         time.sleep(WARMUP_S)
 
         shown: list[list[tuple[float, int | None]]] = [[] for _ in visitors]
         panels: list[list[Any]] = [[] for _ in visitors]
-        server_cpu0, chrome_cpu0, busy0 = cpu_s(server), chromium_cpu_s(), machine_busy_s()
+        server_cpu0, clients_cpu0, busy0 = cpu_s(server), clients.cpu_s(), machine_busy_s()
         t_start = time.monotonic()
         while (now := time.monotonic()) - t_start < seconds:
             for i, visitor in enumerate(visitors):
@@ -130,15 +178,14 @@ def run_level(pw: Any, video: Path, url: str, reference: np.ndarray, streams: in
             time.sleep(max(0.0, 1.0 - (time.monotonic() - now)))
         wall = time.monotonic() - t_start
         server_cores = (cpu_s(server) - server_cpu0) / wall
-        chrome_cores = (chromium_cpu_s() - chrome_cpu0) / wall
+        clients_cores = (clients.cpu_s() - clients_cpu0) / wall
         busy_cores = (machine_busy_s() - busy0) / wall
         rss_mib, threads = server.memory_info().rss / 2**20, server.num_threads()
         errors = sum("analysis failed" in v.text() for v in visitors)
     finally:
         for visitor in visitors:
             visitor.close()
-        for browser in browsers:
-            browser.close()
+        clients.leave()
     time.sleep(SETTLE_S)
 
     per_stream = []
@@ -171,8 +218,8 @@ def run_level(pw: Any, video: Path, url: str, reference: np.ndarray, streams: in
         **gap_summary(per_stream),
         "pages_with_analysis_errors": errors,
         "server_cpu_cores": server_cores,
-        "browser_cpu_cores": chrome_cores,
-        "other_cpu_cores": max(0.0, busy_cores - server_cores - chrome_cores),
+        "browser_cpu_cores": clients_cores,  # the clients' CPU (browsers or aiortc clients)
+        "other_cpu_cores": max(0.0, busy_cores - server_cores - clients_cores),
         "server_rss_mib": rss_mib,
         "server_threads": threads,
         "server_rss_mib_after_leaving": server.memory_info().rss / 2**20,
@@ -209,8 +256,10 @@ def sizing_rule(levels: list[dict[str, Any]]) -> int:
 
 
 def markdown(report: dict[str, Any]) -> str:
+    browsers = report.get("clients", "browser") == "browser"
     rows = ["| streams | connected | analysed FPS per stream (min / median) | received FPS (min) | skipped | "
-            "latency | first processed frame (slowest) | longest gap without a new frame | server CPU | browsers' CPU | "
+            "latency | first processed frame (slowest) | longest gap without a new frame | server CPU | "
+            f"{'browsers' if browsers else 'clients'}' CPU | "
             "server RSS (running / after leaving) | threads |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for lv in report["levels"]:
@@ -231,12 +280,16 @@ def markdown(report: dict[str, Any]) -> str:
     rule = (f"**Sizing rule: one {m['cpus']}-core server held {n} live stream{'s' if n != 1 else ''} with every "
             f"stream at >= {TARGET_FPS:.0f} analysed FPS**" if n else
             f"**No level kept every stream at >= {TARGET_FPS:.0f} analysed FPS**")
-    rows += ["", rule + f" (model `{report['model']}`{' with flip TTA' if report.get('flip_tta') else ''}, 640x480 camera at {CAMERA_FPS} FPS, each visitor's "
-             f"browser on the same machine; a dedicated server also has the browsers' CPU)."]
+    who = ("each visitor's browser on the same machine; a dedicated server also has the browsers' CPU" if browsers else
+           "the visitors' aiortc clients on the same machine, sending a camera encoded once and decoding the "
+           "returned video; a dedicated server also has their CPU")
+    rows += ["", rule + f" (model `{report['model']}`{' with flip TTA' if report.get('flip_tta') else ''}, 640x480 camera at "
+             f"{CAMERA_FPS} FPS, {who})."]
     beyond = [overload_phrase(lv) for lv in report["levels"] if lv["streams"] > n]
     if beyond:
         rows += ["", "Beyond that: " + "; ".join(beyond) + "."]
-    rows += ["", f"`python -m bench.load`, {report['window_s']:.0f} s per level, {m['processor']}, "
+    flag = "" if browsers else " --clients aiortc"
+    rows += ["", f"`python -m bench.load{flag}`, {report['window_s']:.0f} s per level, {m['processor']}, "
                  f"{m['cpus']} CPUs, {report['date']}."]
     return "\n".join(rows)
 
@@ -271,6 +324,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 2, 4, 8], help="levels (default 1 2 4 8)")
     parser.add_argument("--seconds", type=float, default=30.0, help="measured window per level (default 30)")
+    parser.add_argument("--clients", choices=("browser", "aiortc"), default="browser",
+                        help="visitors as headless Chromium browsers (default) or aiortc clients (bench.rtc_visitor)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for load.json and load.md")
     parser.add_argument("--render", action="store_true", help="only rewrite load.md from the stored load.json")
     return parser.parse_args(argv)
@@ -286,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["sizing_rule_streams"] = sizing_rule(report["levels"])
         (args.out / "load.md").write_text(markdown(report) + "\n")
         return 0
-    if find_chromium() is None:
+    if args.clients == "browser" and find_chromium() is None:
         print("bench.load needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
         return 2
     from playwright.sync_api import sync_playwright
@@ -303,15 +358,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         with running(streamlit_command(port), port, log, streamlit_env({"FER_STUN_URLS": "none"})) as proc:
             wait_healthy(proc, port, log)
             server = psutil.Process(proc.pid)
-            with sync_playwright() as pw:
+            url = f"http://127.0.0.1:{port}/Live_webcam"
+            with contextlib.ExitStack() as stack:
+                if args.clients == "browser":
+                    clients: BrowserClients | RtcClients = BrowserClients(stack.enter_context(sync_playwright()), video)
+                else:
+                    clients = RtcClients(frames)
+                    stack.callback(clients.loop.close)
                 for n in args.streams:
                     print(f"{n} stream(s)…", file=sys.stderr, flush=True)
-                    level = run_level(pw, video, f"http://127.0.0.1:{port}/Live_webcam", frames[0], n,
-                                      args.seconds, server)
+                    level = run_level(clients, url, frames[0], n, args.seconds, server)
                     print(json.dumps({k: v for k, v in level.items() if k != "per_stream"}), file=sys.stderr)
                     levels.append(level)
     report = {
-        "model": default_model_name(), "flip_tta": default_flip_tta(),
+        "model": default_model_name(), "flip_tta": default_flip_tta(), "clients": args.clients,
         "date": time.strftime("%Y-%m-%d"),
         "window_s": args.seconds,
         "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},

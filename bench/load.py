@@ -50,7 +50,7 @@ import psutil
 
 from bench.browser import STREAM_TIMEOUT_S, WebcamPage, camera_canvas, find_chromium, launch, write_y4m
 from bench.frames import moving_sequence
-from bench.rtc_visitor import ClientLoop, RtcVisitor, encode_vp8
+from bench.rtc_visitor import ClientLoop, RtcVisitor, ServerFull, encode_vp8
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 RESULTS = ROOT / "bench" / "results"
@@ -135,10 +135,13 @@ class RtcClients:
     name, label = "aiortc", "clients'"
 
     def __init__(self, frames: list[np.ndarray]) -> None:
-        self.loop, self.packets, self.me = ClientLoop(), encode_vp8(frames, CAMERA_FPS), psutil.Process()
+        self.loop, self.me = ClientLoop(), psutil.Process()
+        # the camera at every rate the page may ask for (fer_core.stream_load): 30 FPS and half that
+        self.cameras = {CAMERA_FPS: encode_vp8(frames, CAMERA_FPS),
+                        CAMERA_FPS // 2: encode_vp8(frames[::2], CAMERA_FPS // 2)}
 
     def visitor(self, url: str, reference: np.ndarray) -> RtcVisitor:
-        return RtcVisitor(self.loop, url.rsplit("/", 1)[0], reference, self.packets, CAMERA_FPS)
+        return RtcVisitor(self.loop, url.rsplit("/", 1)[0], reference, self.cameras)
 
     def cpu_s(self) -> float:
         return cpu_s(self.me)
@@ -151,6 +154,7 @@ def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndar
               seconds: float, server: psutil.Process) -> dict[str, Any]:
     visitors: list[WebcamPage | RtcVisitor] = []
     first_s: list[float | None] = []
+    refused = 0
     try:
         for _ in range(streams):
             visitor = clients.visitor(url, reference)
@@ -158,6 +162,10 @@ def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndar
             try:
                 visitor.start()
                 frame = visitor.wait_processed(STREAM_TIMEOUT_S)
+            except ServerFull:  # the page turned it away (FER_MAX_STREAMS): no stream to measure
+                refused += 1
+                visitor.close()
+                continue
             except Exception as exc:  # a visitor that could not connect counts as not connected
                 print(f"a visitor did not connect: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
                 frame = None
@@ -199,6 +207,7 @@ def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndar
             "latency_ms_median": statistics.median(latency) if latency else None,
             "skipped_share": panels[i][-1].skipped_share if panels[i] else None,
             "received_fps": received_fps(got),
+            "camera_fps": getattr(visitors[i], "fps", None),  # aiortc clients: the rate the page allowed
             # a page read fewer than twice in the window tells nothing about gaps
             "longest_gap_s": longest_gap_s(got) if received_fps(got) is not None else None,
             "samples_without_video": sum(n is None for _, n in got),
@@ -208,12 +217,14 @@ def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndar
     return {
         "streams": streams,
         "connected": sum(f is not None for f in firsts),
-        "analysed_fps_min": min(fps_all),
-        "analysed_fps_median": statistics.median(fps_all),
+        "refused": refused,
+        "analysed_fps_min": min(fps_all, default=0.0),
+        "analysed_fps_median": statistics.median(fps_all) if fps_all else 0.0,
+        "camera_fps": [s["camera_fps"] for s in per_stream],
         # unknown when a page could not be read for most of the window (its renderer starved)
         "received_fps_min": received_fps_min(per_stream),
-        "skipped_share_median": statistics.median(s["skipped_share"] or 0.0 for s in per_stream),
-        "latency_ms_median": statistics.median(s["latency_ms_median"] or 0.0 for s in per_stream),
+        "skipped_share_median": statistics.median([s["skipped_share"] or 0.0 for s in per_stream] or [0.0]),
+        "latency_ms_median": statistics.median([s["latency_ms_median"] or 0.0 for s in per_stream] or [0.0]),
         "first_processed_s_max": max((f for f in firsts if f is not None), default=None),
         **gap_summary(per_stream),
         "pages_with_analysis_errors": errors,
@@ -257,19 +268,20 @@ def sizing_rule(levels: list[dict[str, Any]]) -> int:
 
 def markdown(report: dict[str, Any]) -> str:
     browsers = report.get("clients", "browser") == "browser"
+    camera = "" if browsers else "camera FPS the page allowed | "
     rows = ["| streams | connected | analysed FPS per stream (min / median) | received FPS (min) | skipped | "
             "latency | first processed frame (slowest) | longest gap without a new frame | server CPU | "
-            f"{'browsers' if browsers else 'clients'}' CPU | "
-            "server RSS (running / after leaving) | threads |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            f"{'browsers' if browsers else 'clients'}' CPU | {camera}server RSS (running / after leaving) | threads |",
+            "|---" * (12 if browsers else 13) + "|"]
     for lv in report["levels"]:
         first = lv["first_processed_s_max"]
+        rates = "" if browsers else " / ".join(str(f) for f in lv.get("camera_fps", [])) + " | "
         rows.append(
-            f"| {lv['streams']} | {lv['connected']} | {lv['analysed_fps_min']:.1f} / {lv['analysed_fps_median']:.1f} | "
+            f"| {lv['streams']} | {lv['connected']}{_refused(lv)} | {lv['analysed_fps_min']:.1f} / {lv['analysed_fps_median']:.1f} | "
             f"{_num(lv['received_fps_min'])} | {100 * lv['skipped_share_median']:.0f}% | "
             f"{lv['latency_ms_median']:.0f} ms | {'—' if first is None else f'{first:.1f} s'} | "
             f"{_num(lv['longest_gap_s'])}{'' if lv['longest_gap_s'] is None else ' s'} | {lv['server_cpu_cores']:.2f} cores | {lv['browser_cpu_cores']:.2f} cores | "
-            f"{lv['server_rss_mib']:.0f} / {lv['server_rss_mib_after_leaving']:.0f} MiB | "
+            f"{rates}{lv['server_rss_mib']:.0f} / {lv['server_rss_mib_after_leaving']:.0f} MiB | "
             f"{lv['server_threads']} / {lv['server_threads_after_leaving']} |")
     if any(lv["received_fps_min"] is None for lv in report["levels"]):
         rows += ["", "—: a visitor's page did not answer for part of the window (its browser starved of CPU), so its "
@@ -283,8 +295,9 @@ def markdown(report: dict[str, Any]) -> str:
     who = ("each visitor's browser on the same machine; a dedicated server also has the browsers' CPU" if browsers else
            "the visitors' aiortc clients on the same machine, sending a camera encoded once and decoding the "
            "returned video; a dedicated server also has their CPU")
+    rate = f"{CAMERA_FPS} FPS" if browsers else f"up to {CAMERA_FPS} FPS, as the page allowed each stream"
     rows += ["", rule + f" (model `{report['model']}`{' with flip TTA' if report.get('flip_tta') else ''}, 640x480 camera at "
-             f"{CAMERA_FPS} FPS, {who})."]
+             f"{rate}, {who})."]
     beyond = [overload_phrase(lv) for lv in report["levels"] if lv["streams"] > n]
     if beyond:
         rows += ["", "Beyond that: " + "; ".join(beyond) + "."]
@@ -294,6 +307,10 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _refused(level: dict[str, Any]) -> str:
+    return f" ({level['refused']} told the server is full)" if level.get("refused") else ""
+
+
 def _num(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
@@ -301,8 +318,9 @@ def _num(x: float | None, digits: int = 1) -> str:
 def overload_phrase(lv: dict[str, Any]) -> str:
     """What one level past the sizing rule did to its streams, from its figures."""
     first = lv["first_processed_s_max"]
-    joined = (f"{lv['connected']} of {lv['streams']} connected"
-              + ("" if first is None else f" (the last after {first:.0f} s)"))
+    notes = ([] if first is None else [f"the last after {first:.0f} s"]) + (
+        [f"{lv['refused']} told the server is full"] if lv.get("refused") else [])
+    joined = f"{lv['connected']} of {lv['streams']} connected" + (f" ({'; '.join(notes)})" if notes else "")
     unsampled = lv.get("unsampled_streams", 0)
     if unsampled == lv["streams"]:
         flow = ("no visitor page could be read twice in the window (the browsers starved of CPU), so whether "

@@ -12,8 +12,9 @@ browser does, with a fraction of the work:
   `{"playing", "sdpOffer", "iceCandidates"}`, the answer comes back in the component's
   arguments, exactly as the component's frontend does it;
 * an aiortc peer connection whose camera is one second of video encoded to VP8 once, up front,
-  and sent in a loop (each loop starts on a key frame), so the client never encodes; it decodes
-  the returned video, as a browser must, and counts its frames.
+  and sent in a loop (each loop starts on a key frame), so the client never encodes; like a
+  browser it keeps to the frame rate the page's media constraints allow (`frameRate.max`), and
+  it decodes the returned video, as a browser must, and counts its frames.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ from bench.browser import STREAM_TIMEOUT_S, PanelStats, readout_darkened
 T = TypeVar("T")
 COMPONENT = "webrtc_streamer"  # streamlit-webrtc's component name (ends the full component name)
 PAGE = "Live_webcam"
+
+
+FULL_TEXT = "carrying as many live webcam streams as it can"  # the Live page's server-full warning
+
+
+class ServerFull(RuntimeError):
+    """The Live page turned this visitor away: the server carries its most streams."""
 
 
 class ClientLoop:
@@ -102,9 +110,12 @@ class RtcVisitor:
     """One visitor on the Live webcam page, in its own Streamlit session, with bench.browser's
     WebcamPage interface (start, wait_processed, frames_shown, panel, text, stop, close)."""
 
-    def __init__(self, clients: ClientLoop, base_url: str, reference: np.ndarray, packets: list[bytes],
-                 fps: int) -> None:
-        self.clients, self.reference, self.packets, self.fps = clients, reference, packets, fps
+    def __init__(self, clients: ClientLoop, base_url: str, reference: np.ndarray,
+                 cameras: dict[int, list[bytes]]) -> None:
+        """`cameras`: the camera's loop pre-encoded at each frame rate it may be asked for."""
+        self.clients, self.reference, self.cameras = clients, reference, cameras
+        self.max_fps: float | None = None  # the page's frameRate constraint, once read
+        self.fps = max(cameras)
         self.ws_url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.ws: Any = None
         self.pc: RTCPeerConnection | None = None
@@ -147,7 +158,10 @@ class RtcVisitor:
         kind = element.WhichOneof("type")
         if kind == "component_instance" and element.component_instance.component_name.endswith(COMPONENT):
             self.component_id = element.component_instance.id
-            answer = json.loads(element.component_instance.json_args or "{}").get("sdp_answer_json")
+            args = json.loads(element.component_instance.json_args or "{}")
+            rate = ((args.get("media_stream_constraints") or {}).get("video") or {}).get("frameRate") or {}
+            self.max_fps = rate.get("max") if isinstance(rate, dict) else rate
+            answer = args.get("sdp_answer_json")
             if answer and self.answer is None:
                 self.answer = json.loads(answer)
         elif kind == "metric":
@@ -189,10 +203,15 @@ class RtcVisitor:
         self.ws = await websockets.connect(self.ws_url, subprotocols=["streamlit"], max_size=None)  # type: ignore[list-item]
         self.tasks.append(asyncio.create_task(self._read()))
         await self._send_rerun()
-        await self._until(lambda: self.component_id is not None, timeout_s, "webrtc component on the page")
+        await self._until(lambda: self.component_id is not None or any(FULL_TEXT in a for a in self.alerts),
+                          timeout_s, "webrtc component on the page")
+        if self.component_id is None:
+            raise ServerFull("the page says the server is full")
 
+        # as getUserMedia would: the fastest camera rate the page's constraint allows
+        self.fps = max((f for f in self.cameras if self.max_fps is None or f <= self.max_fps), default=min(self.cameras))
         self.pc = RTCPeerConnection()
-        transceiver = self.pc.addTransceiver(LoopedCamera(self.packets, self.fps), direction="sendrecv")
+        transceiver = self.pc.addTransceiver(LoopedCamera(self.cameras[self.fps], self.fps), direction="sendrecv")
         transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs
                                          if c.mimeType.lower() == "video/vp8"])
         got_track = asyncio.Event()

@@ -36,6 +36,7 @@ from fer_core.analysis_gate import AnalysisGate
 from fer_core.drawing import draw_faces, draw_text_overlay
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer
+from fer_core.stream_load import StreamActivity
 
 logger = logging.getLogger(__name__)
 
@@ -207,11 +208,14 @@ class LiveProcessor:
         history: int = DEFAULT_HISTORY,
         clock: Callable[[], float] = time.monotonic,
         gate: AnalysisGate | None = None,
+        activity: StreamActivity | None = None,
     ) -> None:
         """`gate`: shared by every stream of a process (the app's), so streams take turns at
-        analysing; None analyses every stream's frames as they come."""
+        analysing; None analyses every stream's frames as they come. `activity`: the process's
+        record of live streams (fer_core.stream_load), told of every frame batch."""
         self._clock = clock
         self._gate = gate
+        self._activity = activity
         self._config_lock = threading.Lock()
         self._config = _Config(analyzer, options or LiveOptions())
         self._work_lock = threading.Lock()  # one frame at a time; guards _stream
@@ -245,6 +249,8 @@ class LiveProcessor:
         """The input track ended; the next frame that arrives starts a new session."""
         with self._state_lock:
             self._ended = True
+        if self._activity is not None:
+            self._activity.forget(id(self))
 
     # --- frame processing (the WebRTC worker thread) ---------------------------------------
 
@@ -258,6 +264,8 @@ class LiveProcessor:
         (an empty list: streamlit-webrtc sends the last processed frame again)."""
         if not frames:
             return []
+        if self._activity is not None:
+            self._activity.saw(id(self))
         if self._gate is None:
             return self._process_newest(frames)
         with self._gate.turn(GATE_WAIT_S) as granted:

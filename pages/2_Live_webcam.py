@@ -20,7 +20,8 @@ from fer_core.detection import DetectorUnavailableError
 from fer_core.ice import DEFAULT_STUN_URLS, IceConfigError, rtc_configuration, turn_ttl
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
 from fer_core.live import NO_FACE, LiveOptions, LiveProcessor, LiveSnapshot
-from ui.resources import analysis_gate, get_analyzer
+from fer_core.stream_load import camera_fps, max_streams_from_env, may_start, video_constraints
+from ui.resources import analysis_gate, get_analyzer, stream_activity
 from ui.settings import sidebar_settings
 
 TIMELINE_SECONDS = 60  # the chart shows the last minute
@@ -78,6 +79,7 @@ def ice_configuration() -> dict[str, Any]:
 try:
     analyzer = get_analyzer(settings)
     gate = analysis_gate()  # FER_ANALYSIS_SLOTS: a bad value is a clear error here
+    stream_limit = max_streams_from_env(os.environ)  # FER_MAX_STREAMS: likewise
 except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
     st.error(f"Cannot start the analysis: {exc}")
     st.stop()
@@ -91,9 +93,17 @@ options = LiveOptions(smoothing=settings.smoothing, show_probabilities=show_prob
                       show_stats=show_stats)
 # One processor per browser session; reruns hand it the current settings (a locked swap).
 if PROCESSOR_KEY not in st.session_state:
-    st.session_state[PROCESSOR_KEY] = LiveProcessor(analyzer, options, gate=gate)
+    st.session_state[PROCESSOR_KEY] = LiveProcessor(analyzer, options, gate=gate, activity=stream_activity())
 processor: LiveProcessor = st.session_state[PROCESSOR_KEY]
 processor.configure(analyzer, options)
+
+# A full server turns new streams away rather than freeze every stream (fer_core.stream_load).
+if not may_start(stream_activity(), id(processor), stream_limit):
+    st.warning(f"This server is carrying as many live webcam streams as it can ({stream_limit}); one more "
+               "would freeze everyone's video. Try again in a minute, or analyse a photo or a video file "
+               "meanwhile.")
+    st.button("Try again")
+    st.stop()
 
 video_col, panel_col = st.columns([3, 2], gap="large")
 with video_col:
@@ -101,7 +111,8 @@ with video_col:
         key="fer-live-webcam",
         mode=WebRtcMode.SENDRECV,
         rtc_configuration=ice_configuration(),
-        media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480}},
+        # full frame rate while this server carries few streams, less beyond (fer_core.stream_load)
+        media_stream_constraints={"video": video_constraints(camera_fps(stream_activity().active(excluding=id(processor)))),
                                   "audio": False},
         # Called with every frame that queued up during the last analysis; analyses the newest.
         queued_video_frames_callback=processor.recv_queued,

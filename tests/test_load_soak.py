@@ -37,12 +37,16 @@ def test_two_streams_at_once_all_connect_and_keep_coming(tiny_app, tmp_path) -> 
 def test_aiortc_visitors_go_through_the_pages_own_signalling(tiny_app, tmp_path) -> None:
     # bench.rtc_visitor: no browser, the page's Streamlit websocket and streamlit-webrtc's signalling
     from bench import load
+    from fer_core.stream_load import FULL_FPS, FULL_RATE_STREAMS, REDUCED_FPS
 
-    assert load.main(["--streams", "2", "--seconds", "6", "--clients", "aiortc", "--out", str(tmp_path)]) == 0
+    n = FULL_RATE_STREAMS + 1
+    assert load.main(["--streams", str(n), "--seconds", "6", "--clients", "aiortc", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "load.json").read_text())
     (level,) = report["levels"]
     assert report["clients"] == "aiortc"
-    assert level["connected"] == 2 and level["stalled_streams"] == 0 and level["pages_with_analysis_errors"] == 0
+    assert level["connected"] == n and level["stalled_streams"] == 0 and level["pages_with_analysis_errors"] == 0
+    # the page asked the stream beyond the full-rate ones for a slower camera (fer_core.stream_load)
+    assert level["camera_fps"] == [FULL_FPS] * FULL_RATE_STREAMS + [REDUCED_FPS]
     for stream in level["per_stream"]:  # video came back, drawn into by our callback, and the panel was read
         assert stream["received_fps"] > 5 and stream["analysed_fps_median"] > 0 and stream["latency_ms_median"]
     assert "--clients aiortc" in (tmp_path / "load.md").read_text()

@@ -11,6 +11,7 @@ from fer_core.classifier import EmotionClassifier
 from fer_core.detection import FaceDetector, create_detector
 from fer_core.model_zoo import ModelInfo, list_models, load_model
 from fer_core.pipeline import FaceAnalyzer
+from fer_core.stream_load import StreamActivity
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -29,6 +30,12 @@ def get_analyzer(settings) -> FaceAnalyzer:
         get_detector(settings.detector, settings.min_score),
         get_classifier(settings.model, settings.runtime, settings.flip_tta),
     )
+
+
+@st.cache_resource
+def stream_activity() -> StreamActivity:
+    """One per server process: which live streams delivered frames lately (fer_core.stream_load)."""
+    return StreamActivity()
 
 
 @st.cache_resource

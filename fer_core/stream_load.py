@@ -1,0 +1,95 @@
+"""How many live webcam streams this server process carries, and what a new one may have: the
+camera frame rate it asks for, and whether it may start at all.
+
+One server process decodes every camera frame of every stream and encodes a frame back for each
+one, whether or not it was analysed; past a few streams that video work alone outgrows the
+process and streams stall (bench.load). A new stream therefore asks the browser for the full
+frame rate only while the process carries fewer than `FULL_RATE_STREAMS` live streams, and for
+`REDUCED_FPS` beyond that: half the video work per stream, while analysis stays near its
+per-stream share anyway (streams take turns at it: fer_core.analysis_gate). The request is a
+getUserMedia constraint, so the browser drops the frames itself; streams already running keep
+their rate.
+
+That halves the video work, but the process also runs every stream's WebRTC packets on one event
+loop under one interpreter lock: past a few streams, streams stalled for seconds at a time
+(bench/results/load_uncapped/). So a process takes at most `FER_MAX_STREAMS` live streams
+(default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.load on 2 cores, where one
+stream more was never analysed at 10 FPS); a visitor beyond that is told the server is full
+instead of freezing everyone's video. Run more replicas
+for more streams (README, Deploying).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+FULL_FPS = 30
+REDUCED_FPS = 15
+FULL_RATE_STREAMS = 2  # bench.load: 2 streams at 30 FPS stay near full analysed rate, 3 do not
+ACTIVE_WITHIN_S = 3.0  # a stream whose last frame is older than this has ended or stalled
+DEFAULT_MAX_STREAMS = 3  # bench.load's sizing rule on 2 cores (README, Many webcams at once)
+MAX_STREAMS_ENV = "FER_MAX_STREAMS"
+
+
+class StreamActivity:
+    """Which streams of this process delivered a frame lately (one per process, shared)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last_seen: dict[int, float] = {}
+
+    def saw(self, stream: int) -> None:
+        with self._lock:
+            self._last_seen[stream] = self._clock()
+
+    def forget(self, stream: int) -> None:
+        with self._lock:
+            self._last_seen.pop(stream, None)
+
+    def is_active(self, stream: int) -> bool:
+        with self._lock:
+            seen = self._last_seen.get(stream)
+        return seen is not None and self._clock() - seen <= ACTIVE_WITHIN_S
+
+    def active(self, excluding: int | None = None) -> int:
+        """Streams that delivered a frame within ACTIVE_WITHIN_S (older entries are dropped),
+        not counting `excluding` (the asking visitor's own stream, whose rate is already set)."""
+        now = self._clock()
+        with self._lock:
+            self._last_seen = {k: t for k, t in self._last_seen.items() if now - t <= ACTIVE_WITHIN_S}
+            return len(self._last_seen) - (excluding in self._last_seen)
+
+
+def camera_fps(active_streams: int) -> int:
+    """The frame rate to ask a new stream's camera for."""
+    return FULL_FPS if active_streams < FULL_RATE_STREAMS else REDUCED_FPS
+
+
+def video_constraints(fps: int, width: int = 640, height: int = 480) -> dict[str, Any]:
+    """getUserMedia video constraints: the size, and `fps` as the most the camera may send."""
+    return {"width": {"ideal": width}, "height": {"ideal": height}, "frameRate": {"ideal": fps, "max": fps}}
+
+
+def max_streams_from_env(environ: Mapping[str, str]) -> int | None:
+    """FER_MAX_STREAMS as a positive whole number, 0 for no limit (None); unset: the default.
+    Anything else is a clear error."""
+    raw = environ.get(MAX_STREAMS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_STREAMS
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise ValueError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}") from None
+    if limit < 0:
+        raise ValueError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}")
+    return limit or None
+
+
+def may_start(activity: StreamActivity, stream: int, limit: int | None) -> bool:
+    """Whether a visitor may have a live stream: always while its own is running (a rerun must
+    never stop it), otherwise while the others are fewer than `limit`."""
+    return limit is None or activity.is_active(stream) or activity.active(excluding=stream) < limit

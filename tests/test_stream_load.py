@@ -1,0 +1,79 @@
+"""fer_core.stream_load: which live streams count as running, the frame rate a new stream asks
+its camera for, and when a full server turns a new one away."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from fer_core.stream_load import (
+    ACTIVE_WITHIN_S,
+    DEFAULT_MAX_STREAMS,
+    FULL_FPS,
+    FULL_RATE_STREAMS,
+    REDUCED_FPS,
+    StreamActivity,
+    camera_fps,
+    max_streams_from_env,
+    may_start,
+    video_constraints,
+)
+
+
+def test_streams_count_while_their_frames_keep_coming() -> None:
+    clock = [0.0]
+    activity = StreamActivity(clock=lambda: clock[0])
+    activity.saw(1)
+    activity.saw(2)
+    assert activity.active() == 2
+    assert activity.active(excluding=1) == 1  # a visitor's own stream does not slow its camera
+    clock[0] = ACTIVE_WITHIN_S / 2
+    activity.saw(2)
+    clock[0] = ACTIVE_WITHIN_S + 0.1  # stream 1 went quiet, stream 2 did not
+    assert activity.active() == 1
+    activity.forget(2)  # its track ended
+    assert activity.active() == 0
+
+
+def test_new_streams_get_the_full_rate_until_the_process_carries_enough() -> None:
+    assert [camera_fps(n) for n in range(FULL_RATE_STREAMS + 2)] == (
+        [FULL_FPS] * FULL_RATE_STREAMS + [REDUCED_FPS] * 2)
+    assert REDUCED_FPS < FULL_FPS
+    assert video_constraints(15)["frameRate"] == {"ideal": 15, "max": 15}
+
+
+def test_a_live_stream_reports_itself_while_it_sends_frames(analyzer) -> None:
+    from fer_core.live import LiveProcessor
+
+    activity = StreamActivity()
+    processor = LiveProcessor(analyzer, activity=activity)
+    frame = av.VideoFrame.from_ndarray(np.zeros((120, 160, 3), np.uint8), format="rgb24")
+    assert activity.active() == 0
+    processor.process_latest([frame])
+    assert activity.active() == 1 and activity.active(excluding=id(processor)) == 0
+    processor.on_ended()
+    assert activity.active() == 0
+
+
+def test_a_full_server_turns_new_streams_away_but_never_stops_a_running_one() -> None:
+    clock = [0.0]
+    activity = StreamActivity(clock=lambda: clock[0])
+    for stream in (1, 2):
+        activity.saw(stream)
+    assert may_start(activity, 3, limit=3)  # two others: room for a third
+    activity.saw(3)
+    assert not may_start(activity, 4, limit=3)  # full
+    assert may_start(activity, 3, limit=3)  # its own rerun must not stop a running stream
+    assert may_start(activity, 4, limit=None)  # no limit
+    clock[0] = ACTIVE_WITHIN_S + 1  # they all ended
+    assert may_start(activity, 4, limit=3)
+
+
+def test_the_limit_comes_from_the_environment_with_clear_errors() -> None:
+    assert max_streams_from_env({}) == DEFAULT_MAX_STREAMS
+    assert max_streams_from_env({"FER_MAX_STREAMS": "6"}) == 6
+    assert max_streams_from_env({"FER_MAX_STREAMS": "0"}) is None  # no limit
+    for bad in ("-1", "four", "2.5"):
+        with pytest.raises(ValueError, match="FER_MAX_STREAMS"):
+            max_streams_from_env({"FER_MAX_STREAMS": bad})

@@ -2,8 +2,7 @@
 camera frame rate it asks for, and whether it may start at all.
 
 One server process decodes every camera frame of every stream and encodes a frame back for each
-one, whether or not it was analysed; past a few streams that video work alone outgrows the
-process and streams stall (bench.load). A new stream therefore asks the browser for the full
+one, whether or not it was analysed. A new stream therefore asks the browser for the full
 frame rate only while the process carries fewer than `FULL_RATE_STREAMS` live streams, and for
 `REDUCED_FPS` beyond that: half the video work per stream, while analysis stays near its
 per-stream share anyway (streams take turns at it: fer_core.analysis_gate). The request is a
@@ -15,8 +14,7 @@ loop under one interpreter lock: past a few streams, streams stalled for seconds
 (bench/results/load_uncapped/). So a process takes at most `FER_MAX_STREAMS` live streams
 (default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.load on 2 cores, where one
 stream more was never analysed at 10 FPS); a visitor beyond that is told the server is full
-instead of freezing everyone's video. Run more replicas
-for more streams (README, Deploying).
+instead of freezing everyone's video. Run more replicas for more streams (README, Deploying).
 """
 
 from __future__ import annotations

@@ -257,6 +257,25 @@ def _add_default(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_default)
 
 
+def _retire(args: argparse.Namespace) -> int:
+    from fer_core.training.export import retire_model
+
+    for name in args.names:
+        try:
+            retire_model(name)
+        except ValueError as exc:  # unknown, the default or an ensemble member: nothing removed
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"retired {name}: removed from models/index.json and models/{name}/")
+    return 0
+
+
+def _add_retire(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("retire", help="remove shipped models (not the default, not an ensemble member)")
+    p.add_argument("names", nargs="+")
+    p.set_defaults(func=_retire)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fer_core import __version__
 
@@ -266,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fer-core {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_predict, _add_train, _add_evaluate, _add_evaluate_photos, _add_export, _add_calibrate,
-                _add_ensemble, _add_card, _add_default):
+                _add_ensemble, _add_card, _add_default, _add_retire):
         add(sub)
     return parser
 

@@ -131,3 +131,13 @@ def test_ensemble_and_card_commands_on_a_real_zoo(tiny_models_dir: Path, synthet
     assert json.loads((root / "tiny_x2" / "metrics.json").read_text())["speed"]["measured"] == pair["date"]
     done = run_cli("calibrate", "tiny_x2", "--data", str(synthetic_data), env=env)
     assert done.returncode == 2 and "tiny_x2 is an ensemble: calibrate its members (tiny, tiny2)" in done.stderr
+
+    # `retire` refuses the default and an ensemble member, then removes an ensemble and its member
+    for name, why in (("tiny", "is the default model"), ("tiny2", "member of the ensemble(s) tiny_x2"),
+                      ("nope", "is not a shipped model")):
+        done = run_cli("retire", name, env=env)
+        assert done.returncode == 1 and why in done.stderr and (name == "nope" or (root / name).is_dir())
+    done = run_cli("retire", "tiny_x2", "tiny2", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert list(json.loads((root / "index.json").read_text())["models"]) == ["tiny"]
+    assert not (root / "tiny_x2").exists() and not (root / "tiny2").exists() and (root / "tiny").is_dir()

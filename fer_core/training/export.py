@@ -171,6 +171,24 @@ def ship_ensemble(name: str, members: list[str], data: str | os.PathLike, *, tit
     return metrics
 
 
+def retire_model(name: str, root: Path | None = None) -> None:
+    """Remove a shipped model: its index entry and its folder. Refuses the default and any
+    member of a shipped ensemble (an ensemble would lose a member silently); retire those
+    ensembles first, or run select-default after shipping a better model."""
+    root = Path(root or models_dir())
+    index = json.loads((root / INDEX_FILE).read_text())
+    if name not in index.get("models", {}):
+        raise ValueError(f"{name!r} is not a shipped model (models/index.json)")
+    if index.get("default") == name:
+        raise ValueError(f"{name!r} is the default model; make another the default first (select-default)")
+    users = ensembles_with([name], root)
+    if users:
+        raise ValueError(f"{name!r} is a member of the ensemble(s) {', '.join(users)}; retire those first")
+    del index["models"][name]
+    (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+    shutil.rmtree(root / name, ignore_errors=True)
+
+
 def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAULT_MS_PER_FACE) -> str:
     """Make the single model with the best PublicTest accuracy *as the app would run it* among
     those at most `max_ms_per_face` per face (their stored batch-1 median) the default. Ensembles
@@ -203,4 +221,4 @@ def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
 
 
 __all__ = ["CARD_FILE", "MAX_DEFAULT_MS_PER_FACE", "MAX_INT8_DROP", "MIN_CALIBRATION_IMAGES", "calibrate_shipped", "ensembles_with", "export_tflite",
-           "select_default", "ship_ensemble", "ship_run", "update_index"]
+           "retire_model", "select_default", "ship_ensemble", "ship_run", "update_index"]

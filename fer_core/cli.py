@@ -152,13 +152,14 @@ def _add_evaluate_photos(sub: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from fer_core.model_zoo import models_dir
     from fer_core.training.export import ship_run
 
     metrics = ship_run(args.run, args.name, title=args.title, data=args.data, make_default=args.default)
     if metrics:
-        print(f"{args.name}: PrivateTest accuracy {metrics['accuracy']:.4f}; shipped to models/{args.name}/")
+        print(f"{args.name}: PrivateTest accuracy {metrics['accuracy']:.4f}; shipped to {models_dir() / args.name}/")
     else:
-        print(f"{args.name}: exported to models/{args.name}/ (not evaluated: pass --data)")
+        print(f"{args.name}: exported to {models_dir() / args.name}/ (not evaluated: pass --data)")
     return 0
 
 

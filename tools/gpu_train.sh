@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs on a lent GPU machine (the device tool's `run`, in the repository root), after
+# tools/gpu_pack.sh here. Installs the carried Keras wheels, unpacks the carried FER2013 tars
+# into .gpu/data (kept between calls while the machine is warm), and trains every RUN given as
+#   NAME="train options"     e.g.  gpu_w32_s0="--arch plain_vgg --width 32 --seed 0 --minutes 8"
+# in parallel on the one GPU (these networks leave it mostly idle: a step is bound by Python
+# dispatch, so several runs share it well), with the same `python -m fer_core train` command
+# as on the CPU. Each finished run comes back as $OUT/NAME.tar.gz (best.keras and the run's
+# records; no checkpoint), to unpack into runs/ here and `export` under TensorFlow.
+#   tools/gpu_train.sh check                 # wheels, data, GPU: what is there
+#   tools/gpu_train.sh RUN [RUN ...]         # needs both tars unpacked
+# Every run must fit in the call: --minutes at most CALL_MINUTES - 1.5 (the call's 10-minute
+# limit; a run stopped by the limit comes back with its checkpoint, to resume with the same line).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-python3}
+OUT=${OUT:-/tmp/gpu_out}
+CALL_MINUTES=${CALL_MINUTES:-9.5}
+G=${GPU_DIR:-.gpu}; RUNS=${RUNS_DIR:-runs}  # other folders only for tests
+export KERAS_BACKEND=${KERAS_BACKEND:-torch} PYTHONUNBUFFERED=1
+mkdir -p "$OUT" "$RUNS" "$G/data"
+
+if [ -z "${GPU_SKIP_WHEELS:-}" ]; then  # a rehearsal on this CPU uses the venv's Keras instead
+  "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$G"/wheels/*.whl
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+for tar in "$G"/train_*.tar.gz; do
+  [ -e "$tar" ] || continue
+  part=${tar##*/train_}; part=${part%.tar.gz}
+  [ -f "$G/data/MANIFEST_$part" ] || tar -xzf "$tar" -C "$G/data"
+done
+missing=0
+for part in a b; do
+  if [ ! -f "$G/data/MANIFEST_$part" ]; then echo "part $part of the data is not here"; missing=1; continue; fi
+  absent=$(cd "$G/data" && while read -r f; do [ -f "$f" ] || echo "$f"; done < "MANIFEST_$part" | wc -l)
+  echo "part $part: $(wc -l < "$G/data/MANIFEST_$part") images listed, $absent absent"
+  [ "$absent" = 0 ] || missing=1
+done
+"$PY" -c "import fer_core.training.train as t; print(t.hardware_description())"
+
+if [ "${1:-check}" = check ]; then exit 0; fi
+if [ "$missing" != 0 ]; then echo "the data is incomplete: carry $G/train_a.tar.gz and $G/train_b.tar.gz first"; exit 2; fi
+
+threads=$(( $(nproc) / $# )); [ "$threads" -ge 1 ] || threads=1
+pids=()
+for run in "$@"; do
+  name=${run%%=*}; opts=${run#*=}
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=$threads timeout --signal=INT "$(awk "BEGIN {print int(($CALL_MINUTES - 0.5) * 60)}")" \
+    "$PY" -m fer_core train --data "$G/data/$(head -n 1 "$G/data/MANIFEST_a" | cut -d/ -f1)" --out "$RUNS/$name" --resume $opts \
+    > "$RUNS/$name.log" 2>&1 &
+  pids+=($!)
+  sleep 2  # stagger the dataset decoding
+done
+status=0
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+for run in "$@"; do
+  name=${run%%=*}
+  cp "$RUNS/$name.log" "$RUNS/$name/train.log"
+  if [ -f "$RUNS/$name/train_config.json" ]; then  # finished: the checkpoint is not needed
+    tar -czf "$OUT/$name.tar.gz" -C "$RUNS" --exclude checkpoint.keras "$name"
+  else
+    tar -czf "$OUT/$name.tar.gz" -C "$RUNS" "$name"
+  fi
+  echo "$name: $(tail -n 2 "$RUNS/$name.log" | tr '\n' ' ')"
+done
+ls -l "$OUT"
+exit $status

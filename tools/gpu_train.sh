@@ -8,7 +8,7 @@
 # as on the CPU. Each finished run comes back as $OUT/NAME.tar.gz (best.keras and the run's
 # records; no checkpoint), to unpack into runs/ here and `export` under TensorFlow.
 #   tools/gpu_train.sh check                 # wheels, data, GPU: what is there
-#   tools/gpu_train.sh RUN [RUN ...]         # needs both tars unpacked
+#   tools/gpu_train.sh RUN [RUN ...]         # needs both tars unpacked; at most 8 runs
 # Every run must fit in the call: --minutes at most CALL_MINUTES - 1.5 (the call's 10-minute
 # limit; a run stopped by the limit comes back with its checkpoint, to resume with the same line).
 set -euo pipefail
@@ -41,6 +41,7 @@ done
 if [ "${1:-check}" = check ]; then exit 0; fi
 if [ "$missing" != 0 ]; then echo "the data is incomplete: carry $G/train_a.tar.gz and $G/train_b.tar.gz first"; exit 2; fi
 
+if [ $# -gt 8 ]; then echo "at most 8 runs per call: the device returns at most 8 files"; exit 2; fi
 threads=$(( $(nproc) / $# )); [ "$threads" -ge 1 ] || threads=1
 pids=()
 for run in "$@"; do

@@ -2,7 +2,7 @@
 forward+backward step of the same network, per architecture and Keras backend.
 
     python -m bench.train_speed                                   # the table in the README
-    python -m bench.train_speed --archs plain_vgg --backends torch,tensorflow --images 2560
+    python -m bench.train_speed --archs plain_vgg:32,dcnn --backends torch,tensorflow --images 2560
 
 "bare": `model.fit` on one fixed in-memory array (no augmentation, no callbacks): the cost of
 the network's training step alone. "loop": `fer_core.training.train.train` itself, with its
@@ -27,13 +27,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-ARCHS = ("plain_vgg", "vgg_bn", "mini_xception", "dcnn", "baseline_cnn")
+# the zoo's networks at the widths tools/train_cpu_zoo.sh trains them ("arch:width")
+ARCHS = ("plain_vgg:24", "plain_vgg:12", "vgg_bn:16", "mini_xception", "dcnn:32", "baseline_cnn", "mobilenet_v2")
 BATCH = 128
 GOAL = 0.8  # the loop should reach 80% of the bare step's images/s
 
 
-def _worker(arch: str, images: int) -> dict[str, float]:
-    """Runs in a fresh process with KERAS_BACKEND already set."""
+def _worker(spec: str, images: int) -> dict[str, float]:
+    """Runs in a fresh process with KERAS_BACKEND already set. `spec`: "arch" or "arch:width"."""
     import keras
     import numpy as np
 
@@ -51,7 +52,8 @@ def _worker(arch: str, images: int) -> dict[str, float]:
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
             self.end = time.monotonic()
 
-    cfg = TrainConfig(arch=arch, data="", out="", epochs=1, batch_size=BATCH)
+    arch, _, width = spec.partition(":")
+    cfg = TrainConfig(arch=arch, data="", out="", epochs=1, batch_size=BATCH, width=int(width or 0))
     model = _fresh_model(cfg)
     clock = Clock()
     x = faces[..., None].astype("float32") / 255.0
@@ -61,7 +63,7 @@ def _worker(arch: str, images: int) -> dict[str, float]:
     val = Split(faces[:256], labels[:256])
     data = FerDataset("random pixels", {"train": Split(faces, labels), "val": val}, "benchmark")
     with tempfile.TemporaryDirectory() as out:
-        cfg = TrainConfig(arch=arch, data="", out=out, epochs=1, batch_size=BATCH)
+        cfg = TrainConfig(arch=arch, data="", out=out, epochs=1, batch_size=BATCH, width=int(width or 0))
         train(cfg, dataset=data)
         history = Path(out, "history.csv").read_text().splitlines()
     header, row = history[0].split(","), history[1].split(",")
@@ -84,7 +86,7 @@ def measure(arch: str, backend: str, images: int) -> dict[str, object]:
 def render(rows: list[dict[str, object]], meta: dict[str, object]) -> str:
     lines = [f"Measured {meta['date']} by `python -m bench.train_speed` on {meta['machine']}: "
              f"{meta['images']} images per run, batch {BATCH}, one epoch in a fresh process each.", "",
-             "| architecture | backend | parameters | bare step, images/s | our loop, images/s | loop / bare |",
+             "| architecture (:width) | backend | parameters | bare step, images/s | our loop, images/s | loop / bare |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:

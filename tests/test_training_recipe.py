@@ -113,7 +113,7 @@ def test_teacher_targets_mix_labels_with_softened_probabilities():
     np.testing.assert_allclose(distillation_targets(probs, onehot, 0.0, 2.0), onehot)
 
 
-@pytest.mark.parametrize("check", ["feed", "batchnorm", "architecture_names", "teacher_uses_the_mix"])
+@pytest.mark.parametrize("check", ["feed", "batchnorm", "batchnorm_momentum", "architecture_names", "teacher_uses_the_mix"])
 def test_keras_side_of_the_recipe(check):
     import subprocess
     import sys

@@ -43,6 +43,19 @@ def batchnorm() -> None:
     assert bn.momentum == 0.99
 
 
+def batchnorm_momentum() -> None:
+    # the raw weights are scored with the moving statistics: a slower average (keras.applications'
+    # 0.999) left MobileNetV2's raw weights predicting one class for every face
+    import keras
+
+    from fer_core.training.architectures import ARCHITECTURES, BATCHNORM_MOMENTUM, build_model
+    from fer_core.training.train import _walk_layers
+
+    for name in ARCHITECTURES:
+        norms = [la for la in _walk_layers(build_model(name)) if isinstance(la, keras.layers.BatchNormalization)]
+        assert all(la.momentum <= BATCHNORM_MOMENTUM for la in norms), (name, {la.momentum for la in norms})
+
+
 def architecture_names() -> None:
     from fer_core.training.architectures import ARCHITECTURES
     from fer_core.training.config import ARCHITECTURE_NAMES

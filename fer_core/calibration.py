@@ -30,9 +30,14 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def negative_log_likelihood(probs: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    """Cross-entropy of integer labels (N,), or of target distributions (N, C) such as the FER+
+    vote shares, under the temperature-scaled probabilities."""
     scaled = apply_temperature(np.asarray(probs, np.float32), temperature)
-    picked = scaled[np.arange(len(labels)), np.asarray(labels)]
-    return float(-np.mean(np.log(np.clip(picked, _EPS, 1.0))))
+    log_p = np.log(np.clip(scaled, _EPS, 1.0))
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        return float(-np.mean((labels * log_p).sum(axis=1)))
+    return float(-np.mean(log_p[np.arange(len(labels)), labels]))
 
 
 def fit_temperature(probs: np.ndarray, labels: np.ndarray, iterations: int = 60) -> float:

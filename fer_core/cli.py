@@ -22,6 +22,16 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _label_source(value: str) -> str:
+    from fer_core.training.schedule import vote_share
+
+    try:
+        vote_share(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from fer_core.training.config import ARCHITECTURE_NAMES, TrainConfig
 
@@ -34,7 +44,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         if f.name in ("arch", "data", "out", "resume"):
             continue
         default = getattr(defaults, f.name)
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default)
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=_label_source if f.name == "labels" else type(default),
+                       default=default)
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.keras")
     p.set_defaults(func=_train)
 

@@ -70,3 +70,43 @@ def classification_report(probs: np.ndarray, y_true: np.ndarray) -> dict[str, An
         "labels": list(EMOTIONS),
         "confusion_matrix": cm.tolist(),
     }
+
+
+def vote_calibration_error(probs: np.ndarray, vote_distribution: np.ndarray, bins: int = ECE_BINS) -> float:
+    """ECE against people: mean |share of annotators who chose the shown emotion - its shown
+    probability| over confidence bins. 0 means "when the app says happy 70%, 70% of people
+    said happy"."""
+    conf = probs.max(axis=1)
+    share = vote_distribution[np.arange(len(probs)), probs.argmax(axis=1)]
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            ece += mask.mean() * abs(share[mask].mean() - conf[mask].mean())
+    return float(ece)
+
+
+def ferplus_report(probs: np.ndarray, votes: np.ndarray) -> dict[str, Any]:
+    """The FER+ benchmark for (N, 7) probabilities and (N, 10) votes (fer_core.training.votes),
+    on the faces whose majority is one of the 7 classes: agreement with the majority (accuracy,
+    macro-F1, per class, confusion matrix), the share of faces whose top answer got at least 2
+    of the votes, and how well the probabilities match how people split (cross-entropy against
+    the vote distribution, and `vote_calibration_error`)."""
+    from fer_core.training.votes import NOT_AN_EMOTION, emotion_distribution, majority, top1_has_votes
+
+    probs = np.asarray(probs, dtype=np.float64)
+    major = majority(votes)
+    keep = major != NOT_AN_EMOTION
+    p, v = probs[keep], np.asarray(votes)[keep]
+    report = classification_report(p, major[keep])
+    dist = emotion_distribution(v).astype(np.float64)
+    report.pop("ece")
+    report.update(
+        faces_with_votes=int((~np.isnan(np.asarray(votes, np.float64)).any(axis=1)).sum()),
+        top1_has_2_votes=float(top1_has_votes(p.argmax(axis=1), v, 2).mean()) if len(p) else 0.0,
+        vote_cross_entropy=float(-np.mean((dist * np.log(np.clip(p, 1e-7, 1.0))).sum(axis=1))) if len(p) else 0.0,
+        vote_ece=vote_calibration_error(p, dist) if len(p) else 0.0,
+    )
+    return report

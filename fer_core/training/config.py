@@ -31,5 +31,7 @@ class TrainConfig:
     teacher: str = ""  # distillation: shipped model(s), comma-separated (an ensemble averages them)
     teacher_weight: float = 0.5  # share of the teacher's softened probabilities in the targets
     teacher_temperature: float = 2.0
+    labels: str = "fer2013"  # training targets: fer2013 (one-hot) | ferplus (crowd votes) | mix:A (A x votes)
+    votes: str = ""  # FER+ votes.csv (default: ferplus/votes.csv beside the data folder)
     resume: bool = False
     limit: int = 0  # train on a random N-image subset (smoke tests)

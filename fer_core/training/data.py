@@ -36,6 +36,9 @@ class Split:
     images: np.ndarray  # uint8 (N, 48, 48)
     labels: np.ndarray  # int64 (N,)
     paths: list[str] = field(default_factory=list)  # source files (empty for CSV data)
+    # FER+ votes (N, 10): the 7 classes in EMOTIONS order, then contempt, unknown, not-a-face
+    # (fer_core.training.votes); None when no vote file was attached, NaN rows for faces without votes
+    votes: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -49,6 +52,7 @@ class FerDataset:
     source: str  # what was loaded, for metrics and model cards
     splits: dict[str, Split]
     split_note: str  # how the splits were made
+    votes_source: str = ""  # the FER+ vote file attached, if any
 
     def __getitem__(self, split: str) -> Split:
         if split not in self.splits:
@@ -123,7 +127,37 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
 
 
 def _subset(split: Split, idx: np.ndarray) -> Split:
-    return Split(split.images[idx], split.labels[idx], [split.paths[i] for i in idx])
+    votes = None if split.votes is None else split.votes[idx]
+    return Split(split.images[idx], split.labels[idx], [split.paths[i] for i in idx] if split.paths else [], votes)
+
+
+def attach_votes(dataset: FerDataset, votes_path: str | os.PathLike) -> FerDataset:
+    """Give every split of an image-folder dataset its faces' FER+ votes (in place; returned).
+    Files are matched by their path relative to the dataset folder, as votes.csv names them."""
+    from fer_core.training.votes import VotesError, load_votes, votes_for
+
+    root = Path(dataset.source)
+    if not root.is_dir():
+        raise VotesError(f"FER+ votes are keyed by file name: {dataset.source} is not an image folder")
+    table = load_votes(votes_path)
+    for split in dataset.splits.values():
+        split.votes = votes_for(split.paths, root, table)
+    dataset.votes_source = str(votes_path)
+    return dataset
+
+
+def with_emotion_majority(split: Split) -> Split:
+    """The faces whose FER+ majority is one of the 7 classes, labelled with that majority: the
+    FER+ benchmark's faces and labels."""
+    from fer_core.training.votes import NOT_AN_EMOTION, VotesError, majority
+
+    if split.votes is None:
+        raise VotesError("this split has no FER+ votes attached (attach_votes)")
+    major = majority(split.votes)
+    keep = np.flatnonzero(major != NOT_AN_EMOTION)
+    sub = _subset(split, keep)
+    sub.labels = major[keep]
+    return sub
 
 
 def load_image_folder(root: Path, *, val_fraction: float = 0.1, seed: int = 0) -> FerDataset:

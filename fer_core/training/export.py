@@ -114,9 +114,9 @@ def calibrate_shipped(name: str, data: str | os.PathLike | None = None, *, root:
     With fewer than `min_images` PublicTest faces the temperature is left at 1 and the record
     says so."""
     from fer_core.calibration import apply_temperature, fit_temperature, negative_log_likelihood
-    from fer_core.metrics import expected_calibration_error
+    from fer_core.metrics import expected_calibration_error, vote_calibration_error
     from fer_core.model_zoo import load_model
-    from fer_core.training.data import load_dataset
+    from fer_core.training.data import load_dataset, with_emotion_majority
     from fer_core.training.evaluate import EVAL_THREADS, predict_images
 
     root = Path(root or models_dir())
@@ -128,6 +128,16 @@ def calibrate_shipped(name: str, data: str | os.PathLike | None = None, *, root:
             raise ValueError("calibration needs the data (its PublicTest split)")
         dataset = load_dataset(data)
     val = dataset["val"]
+    targets = val.labels
+    fitted_on = "PublicTest"
+    if trained_on_votes(info):
+        # calibrated against people: the shown probabilities should match how annotators split
+        from fer_core.training.evaluate import with_votes_if_found
+        from fer_core.training.votes import emotion_distribution
+
+        val = with_emotion_majority(with_votes_if_found(dataset)["val"])
+        assert val.votes is not None  # with_emotion_majority refuses a split without votes
+        targets, fitted_on = emotion_distribution(val.votes), "PublicTest FER+ vote shares"
     index = json.loads((root / INDEX_FILE).read_text())
     if len(val.labels) < min_images:
         record: dict[str, Any] = {"skipped": f"only {len(val.labels)} PublicTest images (at least {min_images} needed)"}
@@ -136,15 +146,26 @@ def calibrate_shipped(name: str, data: str | os.PathLike | None = None, *, root:
         (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
         return {"temperature": 1.0, **record}
     probs = predict_images(load_model(name, root=root, calibrated=False, num_threads=EVAL_THREADS), val.images)
-    t = fit_temperature(probs, val.labels)
-    record = {"fitted_on": f"PublicTest ({len(val.labels)} images)",
-              "publictest_nll": [round(negative_log_likelihood(probs, val.labels), 4),
-                                 round(negative_log_likelihood(probs, val.labels, t), 4)],
-              "publictest_ece": [round(expected_calibration_error(probs, val.labels), 4),
-                                 round(expected_calibration_error(apply_temperature(probs, t), val.labels), 4)]}
+    t = fit_temperature(probs, targets)
+
+    def ece(p: Any) -> float:  # against people for a vote-trained model, else against the labels
+        if targets.ndim == 2:
+            return vote_calibration_error(p, targets)
+        return expected_calibration_error(p, targets)
+
+    record = {"fitted_on": f"{fitted_on} ({len(val.labels)} images)",
+              "publictest_nll": [round(negative_log_likelihood(probs, targets), 4),
+                                 round(negative_log_likelihood(probs, targets, t), 4)],
+              "publictest_ece": [round(ece(probs), 4), round(ece(apply_temperature(probs, t)), 4)]}
     index["models"][name].update(temperature=t, calibration=record)
     (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
     return {"temperature": t, **record}
+
+
+def trained_on_votes(info: Any) -> bool:
+    """Was this shipped model trained against FER+ votes (train --labels ferplus or mix:A)?"""
+    cfg = info.train_config() or {}
+    return cfg.get("config", {}).get("labels", "fer2013") != "fer2013"
 
 
 def ensembles_with(names: list[str], root: Path | None = None) -> list[str]:

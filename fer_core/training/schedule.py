@@ -20,3 +20,30 @@ def distillation_targets(teacher_probs: np.ndarray, onehot: np.ndarray, weight: 
     soft = np.exp(np.log(np.clip(teacher_probs, 1e-7, 1.0)) / temperature)
     soft /= soft.sum(axis=1, keepdims=True)
     return ((1.0 - weight) * onehot + weight * soft).astype(np.float32)
+
+
+LABEL_SOURCES = ("fer2013", "ferplus", "mix:A")
+
+
+def vote_share(labels: str) -> float:
+    """`--labels` as the share of the FER+ vote distribution in the targets: fer2013 -> 0 (the
+    one-hot FER2013 label), ferplus -> 1 (the votes), mix:A -> A (A x votes + (1 - A) x label)."""
+    if labels == "fer2013":
+        return 0.0
+    if labels == "ferplus":
+        return 1.0
+    if labels.startswith("mix:"):
+        try:
+            share = float(labels[4:])
+        except ValueError:
+            share = -1.0
+        if 0.0 <= share <= 1.0:
+            return share
+    raise ValueError(f"--labels {labels!r}: choose fer2013, ferplus or mix:A with A between 0 and 1")
+
+
+def label_targets(onehot: np.ndarray, vote_distribution: np.ndarray | None, share: float) -> np.ndarray:
+    """The training targets: the FER2013 one-hot labels blended with the FER+ vote distribution."""
+    if share == 0.0 or vote_distribution is None:
+        return onehot.astype(np.float32)
+    return (share * vote_distribution + (1.0 - share) * onehot).astype(np.float32)

@@ -99,11 +99,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     else:
         from fer_core.model_zoo import get_model
         from fer_core.training.card import write_card
+        from fer_core.training.data import load_dataset
+        from fer_core.training.evaluate import with_votes_if_found
 
-        report = evaluate_shipped(args.model, args.data, split=args.split, timing=not args.no_timing)
+        dataset = with_votes_if_found(load_dataset(args.data), args.votes)
+        report = evaluate_shipped(args.model, args.data, split=args.split, timing=not args.no_timing,
+                                  dataset=dataset)
         write_card(get_model(args.model))
     print(f"{args.model}: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} "
           f"on {report['dataset']['images']} {report['dataset']['split']} images")
+    if "ferplus" in report:
+        fp = report["ferplus"]
+        print(f"  agreement with the FER+ majority {fp['accuracy']:.4f} on {fp['count']} faces; "
+              f"top-1 with >= 2 votes {fp['top1_has_2_votes']:.4f}")
     for name, v in report.get("variants", {}).items():
         print(f"  {name}: accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}")
     return 0
@@ -118,6 +126,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--flip-tta", action="store_true", help="for a file: average with the mirrored face")
     p.add_argument("--out", help="for a file: write the report here")
     p.add_argument("--no-timing", action="store_true", help="skip the speed measurement")
+    p.add_argument("--votes", help="FER+ votes.csv (default: ferplus/votes.csv beside the data folder, if there)")
     p.set_defaults(func=_evaluate)
 
 
@@ -253,19 +262,22 @@ def _add_card(sub: argparse._SubParsersAction) -> None:
 
 
 def _default(args: argparse.Namespace) -> int:
-    from fer_core.model_zoo import default_flip_tta, most_accurate
-    from fer_core.training.export import MAX_DEFAULT_MS_PER_FACE, select_default
+    import json
 
-    print(f"default model: {select_default()} (best PublicTest accuracy, as the app runs them, of the "
-          f"single models at <= {MAX_DEFAULT_MS_PER_FACE} ms per face); the app runs it "
-          f"{'with' if default_flip_tta() else 'without'} flip TTA")
+    from fer_core.model_zoo import INDEX_FILE, default_flip_tta, models_dir, most_accurate
+    from fer_core.training.export import select_default
+
+    best = select_default()
+    rule = json.loads((models_dir() / INDEX_FILE).read_text()).get("default_rule", "")
+    print(f"default model: {best} ({rule}); the app runs it {'with' if default_flip_tta() else 'without'} flip TTA")
     name, flip = most_accurate()
     print(f"most accurate option: {name}{' with flip TTA' if flip else ''} (best PublicTest accuracy overall)")
     return 0
 
 
 def _add_default(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("select-default", help="make the best single model on PublicTest (<= 2 ms per face) the default")
+    p = sub.add_parser("select-default", help="make the single model (<= 2 ms per face) that agrees most with "
+                       "the FER+ majority on PublicTest the default")
     p.set_defaults(func=_default)
 
 

@@ -43,7 +43,10 @@ dataset = first.get("dataset") if isinstance(first.get("dataset"), dict) else {}
 st.caption(
     "Every number below was written by `python -m fer_core evaluate` into the model's metrics.json"
     + (f", on {dataset.get('images', '?')} {dataset.get('split', '')} images" if dataset else "")
-    + ". Click a column header to sort. ECE: expected calibration error (lower means the shown "
+    + ". *Agrees with people*: how often the model's answer is what most of ten people said for the "
+      "same face (FER+ crowd votes; faces where most people could not name one of the 7 emotions are "
+      "left out). *FER2013 labels*: how often it matches the single label FER2013 gives each face, one "
+      "person's guess. Click a column header to sort. ECE: expected calibration error (lower means the shown "
       "probabilities can be taken more literally); ms per face: median time for one face, LiteRT on "
       "the evaluation machine.")
 
@@ -52,6 +55,7 @@ st.dataframe(
     summary_rows(entries), hide_index=True, column_order=list(SUMMARY_COLUMNS),
     column_config={
         **{key: st.column_config.Column(label) for key, label in SUMMARY_COLUMNS.items()},
+        "ferplus_accuracy": st.column_config.NumberColumn(SUMMARY_COLUMNS["ferplus_accuracy"], format="percent"),
         "accuracy": st.column_config.NumberColumn(SUMMARY_COLUMNS["accuracy"], format="percent"),
         "top2_accuracy": st.column_config.NumberColumn(SUMMARY_COLUMNS["top2_accuracy"], format="percent"),
         "macro_f1": st.column_config.NumberColumn(SUMMARY_COLUMNS["macro_f1"], format="%.3f"),

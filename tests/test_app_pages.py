@@ -388,3 +388,16 @@ def test_live_page_hands_changed_settings_to_the_same_processor(app_models, monk
     assert {c["queued_video_frames_callback"].__self__ for c in _StubWebrtc.calls} == {processor}
     assert all(c["key"] == "fer-live-webcam" and c["async_processing"] for c in _StubWebrtc.calls)
     assert any("Start camera" in i.value for i in at.info)  # nothing analysed yet: the page says how to start
+
+
+def test_comparison_leads_with_agreement_with_people(zoo):
+    """A model with FER+ figures shows them in the first accuracy column and sorts first, even
+    when another model scores higher on FER2013's own labels."""
+    metrics = json.loads((zoo / "tiny_b" / "metrics.json").read_text())
+    metrics["ferplus"] = {"accuracy": 0.8}
+    (zoo / "tiny_b" / "metrics.json").write_text(json.dumps(metrics))
+    at = run_page(COMPARISON)
+    table = at.dataframe[0].value
+    assert table["model"].tolist()[0] == "tiny_b"
+    assert table.loc[0, "ferplus_accuracy"] == pytest.approx(0.8) and table.loc[0, "accuracy"] == 0.5
+    assert any("Agrees with people" in c.value for c in at.caption)

@@ -141,3 +141,23 @@ def test_ensemble_and_card_commands_on_a_real_zoo(tiny_models_dir: Path, synthet
     assert done.returncode == 0, done.stderr[-2000:]
     assert list(json.loads((root / "index.json").read_text())["models"]) == ["tiny"]
     assert not (root / "tiny_x2").exists() and not (root / "tiny2").exists() and (root / "tiny").is_dir()
+
+
+def test_with_fer_plus_figures_the_default_is_the_model_people_agree_with(tmp_path: Path) -> None:
+    root = zoo(tmp_path, {
+        "labels": {"public": 0.70, "private": 0.70, "tta_public": 0.71, "ms": 0.6},  # best on FER2013's labels
+        "votes": {"public": 0.62, "private": 0.62, "tta_public": 0.63, "ms": 0.6},
+        "votes_slow": {"public": 0.60, "private": 0.60, "tta_public": 0.60, "ms": 3.0},
+    })
+    assert select_default(root) == "labels"
+    rule = json.loads((root / "index.json").read_text())["default_rule"]
+    assert "FER2013" in rule and "no model was evaluated with FER+ votes" in rule
+    for name, public, tta, private in (("labels", 0.70, 0.71, 0.99), ("votes", 0.81, 0.80, 0.50),
+                                       ("votes_slow", 0.90, 0.91, 0.90)):
+        metrics = json.loads((root / name / "metrics.json").read_text())
+        metrics["ferplus"] = {"accuracy": private, "publictest_accuracy": public}  # PrivateTest must not decide
+        metrics["variants"]["flip_tta"]["ferplus"] = {"accuracy": private, "publictest_accuracy": tta}
+        (root / name / "metrics.json").write_text(json.dumps(metrics))
+    assert select_default(root) == "votes" and not default_flip_tta(root)  # flip TTA lowers its FER+ score
+    assert json.loads((root / "index.json").read_text())["default_rule"].startswith("highest FER+ majority accuracy")
+    assert most_accurate(root)[0] == "labels"  # the FER2013 option is still chosen on FER2013's labels

@@ -76,6 +76,33 @@ def test_the_most_accurate_option_reproduces_its_stored_privatetest_results_exac
     assert report["accuracy"] == stored["accuracy"]
 
 
+FERPLUS_VOTES = FER2013.parent / "ferplus" / "votes.csv"
+
+
+@pytest.mark.skipif(not FERPLUS_VOTES.is_file(), reason=f"FER+ votes not found at {FERPLUS_VOTES}")
+def test_the_default_as_the_app_runs_it_reproduces_its_agreement_with_people():
+    """The FER+ figure the default was chosen for, recomputed from the shipped file and the
+    votes as the app runs it (with flip TTA where select-default decided so)."""
+    from fer_core.model_zoo import default_flip_tta
+    from fer_core.training.data import load_dataset
+    from fer_core.training.evaluate import EVAL_THREADS, evaluate_classifier, with_votes_if_found
+
+    name, flip = default_model_name(), default_flip_tta()
+    stored = next(m for m in MODELS if m.name == name).metrics()
+    stored = stored["variants"]["flip_tta"] if flip else stored
+    assert "ferplus" in stored, f"{name} was not evaluated against the FER+ votes"
+    dataset = with_votes_if_found(load_dataset(FER2013))
+    report = evaluate_classifier(load_model(name, flip_tta=flip, num_threads=EVAL_THREADS), dataset, "test")
+    assert report["ferplus"]["count"] == stored["ferplus"]["count"] == 3516
+    assert report["ferplus"]["confusion_matrix"] == stored["ferplus"]["confusion_matrix"]
+    assert report["ferplus"]["accuracy"] == stored["ferplus"]["accuracy"]
+    # the rule: no shipped single model fast enough for the default agrees more with people on PublicTest
+    for m in MODELS:
+        x = m.metrics() or {}
+        if not m.is_ensemble and "ferplus" in x and x["speed"]["ms_per_face_batch1_p50"] <= 2.0:
+            assert x["ferplus"]["publictest_accuracy"] <= stored["ferplus"]["publictest_accuracy"], m.name
+
+
 def test_readme_tables_are_generated_from_the_stored_files():
     check = subprocess.run([sys.executable, "tools/update_readme.py", "--check"], cwd=ROOT)
     assert check.returncode == 0, "README.md is stale: run python tools/update_readme.py"

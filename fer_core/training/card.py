@@ -113,6 +113,27 @@ def _recipe(info: ModelInfo, cfg: dict[str, Any] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ferplus_results(m: dict[str, Any]) -> list[str]:
+    """The second benchmark: how often the model agrees with what most of ten people said."""
+    fp = m.get("ferplus")
+    if not fp:
+        return []
+    rows = ["", "### Agreement with people (FER+ crowd votes)",
+            f"FER2013's labels are one person's guess each; FER+ had ten people label every face again. On the "
+            f"{fp['count']:,} {m['dataset']['split']} faces whose most-voted answer is one of the 7 emotions:", "",
+            "| variant | agrees with the majority | macro-F1 | top answer got >= 2 of 10 votes | "
+            "cross-entropy vs votes | ECE vs votes |", "|---|---|---|---|---|---|"]
+    for label, v in (("float32", fp), ("float32 + flip TTA", m.get("variants", {}).get("flip_tta", {}).get("ferplus"))):
+        if v:
+            rows.append(f"| {label} | {_pct(v['accuracy'])} | {v['macro_f1']:.3f} | {_pct(v['top1_has_2_votes'])} | "
+                        f"{v['vote_cross_entropy']:.3f} | {v['vote_ece']:.3f} |")
+    if "publictest_accuracy" in fp:
+        rows += ["", f"PublicTest agreement with the majority (what chooses the default): {_pct(fp['publictest_accuracy'])}."]
+    rows += ["", "ECE vs votes: how far the shown probability of the top emotion is from the share of people who "
+                 "chose it (0 = \"says 70% happy\" when 70% of people said happy)."]
+    return rows
+
+
 def _results(m: dict[str, Any] | None) -> str:
     if not m:
         return "## Results\nNot evaluated yet: run `python -m fer_core evaluate`.\n"
@@ -141,6 +162,7 @@ def _results(m: dict[str, Any] | None) -> str:
         rows += ["", f"PublicTest accuracy (the only split used to choose epochs, the default model and the "
                      f"most accurate option): {_pct(m['publictest_accuracy'])}"
                      + (f"; with flip TTA {_pct(tta_public)}." if tta_public is not None else ".")]
+    rows += _ferplus_results(m)
     rows += ["", "| emotion | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, pc in m["per_class"].items():
         rows.append(f"| {name} | {pc['precision']:.3f} | {pc['recall']:.3f} | {pc['f1']:.3f} | {pc['support']} |")

@@ -35,7 +35,7 @@ import numpy as np
 from bench.app_start import measure_app, measure_library
 from bench.classify_speed import face_crops48, keras_rows, litert_rows
 from bench.detectors import machine_description
-from bench.fer2013 import LabelledFaces, accuracy, fer2013_root, load_private_test
+from bench.fer2013 import LabelledFaces, accuracy, agreement, fer2013_root, load_private_test
 from bench.fer_compare import FER_PIN, compare, fer_installed, run_fer
 from bench.frames import Frame, build_frames, moving_sequence, save_inputs
 from bench.photo_set import Photo
@@ -81,14 +81,17 @@ def measure_accuracy(models: list[ModelInfo], per_class: int | None) -> tuple[di
     labelled = load_private_test(per_class=per_class)
     if labelled is None:
         return {"status": f"not measured: no FER2013 PrivateTest images under {fer2013_root() / 'test'}"}, None
-    results = {}
+    results, people = {}, {}
     for info in models:
         clf = load_model(info.name, root=info.folder.parent)
         probs = np.concatenate([clf.predict(to_model_input(labelled.images[i : i + EVAL_BATCH]))
                                 for i in range(0, len(labelled.images), EVAL_BATCH)])
         results[info.name] = accuracy(probs.argmax(axis=1), labelled.labels)
+        people[info.name] = agreement(probs.argmax(axis=1), labelled)
+    faces_with_majority = None if labelled.majority is None else int((labelled.majority >= 0).sum())
     return {"status": "measured", "dataset": labelled.description, "images": int(len(labelled.labels)),
-            "models": results, "fer": None}, labelled
+            "models": results, "fer": None, "ferplus_faces": faces_with_majority,
+            "ferplus_models": people if faces_with_majority else {}, "fer_ferplus": None}, labelled
 
 
 def fer_section(args: argparse.Namespace, plan: Plan, inputs: Path, report: dict[str, Any], frames: list[Frame],
@@ -178,6 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                             labelled)
         if "accuracy" in report["fer_package"] and report["accuracy"].get("status") == "measured":
             report["accuracy"]["fer"] = report["fer_package"]["accuracy"]
+            report["accuracy"]["fer_ferplus"] = report["fer_package"].get("ferplus_accuracy")
 
     report["load_average_1min_at_end"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     report["main_process_imported_tensorflow"] = "tensorflow" in sys.modules

@@ -26,6 +26,9 @@ class LabelledFaces:
     description: str
     images: np.ndarray  # uint8 (N, 48, 48)
     labels: np.ndarray  # int64 (N,), EMOTIONS order
+    # the FER+ majority per face (fer_core.training.votes.majority; -1: not an emotion or no
+    # votes); None when ferplus/votes.csv is not beside the FER2013 folder
+    majority: np.ndarray | None = None
 
 
 def fer2013_root() -> Path:
@@ -35,8 +38,9 @@ def fer2013_root() -> Path:
 
 def load_private_test(root: Path | None = None, per_class: int | None = None) -> LabelledFaces | None:
     """PrivateTest faces and labels, or None when the folder is absent or holds none."""
-    root = (root or fer2013_root()) / "test"
-    images, labels = [], []
+    base = root or fer2013_root()
+    root = base / "test"
+    images, labels, paths = [], [], []
     for label, emotion in enumerate(EMOTIONS):
         files = sorted((root / emotion).glob("PrivateTest_*.jpg")) if (root / emotion).is_dir() else []
         for path in files[:per_class] if per_class else files:
@@ -47,11 +51,27 @@ def load_private_test(root: Path | None = None, per_class: int | None = None) ->
                 face = cv2.resize(face, (48, 48), interpolation=cv2.INTER_AREA)
             images.append(face)
             labels.append(label)
+            paths.append(str(path))
     if not images:
         return None
     subset = f"a stratified subset (first {per_class} files per class by name)" if per_class else "all images"
     return LabelledFaces(f"FER2013 PrivateTest, {subset}: {len(images)} faces",
-                         np.stack(images), np.asarray(labels, dtype=np.int64))
+                         np.stack(images), np.asarray(labels, dtype=np.int64), _majority(base, paths))
+
+
+def _majority(base: Path, paths: list[str]) -> np.ndarray | None:
+    from fer_core.training.votes import default_votes_path, load_votes, majority, votes_for
+
+    votes = default_votes_path(base)
+    return majority(votes_for(paths, base, load_votes(votes))) if votes.is_file() else None
+
+
+def agreement(predicted: np.ndarray, faces: LabelledFaces) -> float | None:
+    """Top-1 agreement with the FER+ majority on the faces that have an emotion majority."""
+    if faces.majority is None or not (faces.majority >= 0).any():
+        return None
+    keep = faces.majority >= 0
+    return round(float(np.mean(np.asarray(predicted)[keep] == faces.majority[keep])), 4)
 
 
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from bench.detectors import score
-from bench.fer2013 import LabelledFaces, accuracy
+from bench.fer2013 import LabelledFaces, accuracy, agreement
 from bench.frames import Frame
 from bench.photo_set import Photo
 from bench.pipeline_speed import faces_found
@@ -102,4 +102,5 @@ def compare(raw: dict[str, Any], started_unix: float, frames: list[Frame], photo
     }
     if labelled is not None and "predictions" in raw:
         section["accuracy"] = accuracy(np.asarray(raw["predictions"]), labelled.labels)
+        section["ferplus_accuracy"] = agreement(np.asarray(raw["predictions"]), labelled)
     return section

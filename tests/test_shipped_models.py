@@ -46,6 +46,8 @@ def test_default_model_finds_a_real_face(astronaut):
 
     faces = FaceAnalyzer(create_detector(), load_model()).analyze(astronaut)
     assert len(faces) == 1 and faces[0].probabilities.sum() == pytest.approx(1, abs=1e-4)
+    # scikit-image's astronaut (Eileen Collins) smiles broadly: any working model says so
+    assert faces[0].emotion == "happy", faces[0].probabilities
 
 
 @pytest.mark.skipif(not FER2013.is_dir(), reason=f"FER2013 not found at {FER2013}")

@@ -30,7 +30,9 @@ DATA = """\
 ## Data
 FER2013 (grey 48x48 faces from web image search, 7 classes; Goodfellow et al., 2013). Official
 split from the file prefixes: Training for training, PublicTest for epoch/model selection,
-PrivateTest for the results above and nothing else. The faces are mostly frontal and young-adult,
+PrivateTest for the results above and nothing else. FER+ (Barsoum et al. 2016, MIT licence) gives
+ten annotators' votes for the same faces: the "agreement with people" figures, and the targets of
+models trained with `--labels ferplus`. The faces are mostly frontal and young-adult,
 of uneven demographic balance, and the labels are noisy. Disgust is by far the rarest class (see
 the support column above); the recipe's `class_weight_power` can weight the loss by
 (n_max/n_c)^power so it is not ignored (at the cost of overall accuracy).
@@ -85,6 +87,20 @@ def _schedule_line(c: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
     ]
 
 
+def _val_score(c: dict[str, Any]) -> str:
+    return "accuracy" if c.get("labels", "fer2013") == "fer2013" else "agreement with the FER+ majority"
+
+
+def _labels_line(c: dict[str, Any]) -> list[str]:
+    labels = c.get("labels", "fer2013")
+    if labels == "fer2013":
+        return ["- Targets: FER2013's one label per face."]
+    what = "the FER+ vote distribution of ten annotators" if labels == "ferplus" else \
+        f"{labels[4:]} x the FER+ vote distribution + the rest FER2013's label"
+    return [f"- Targets: {what} (`--labels {labels}`); faces most annotators could not give one of the 7 "
+            "emotions were left out, and PublicTest's FER+ majority chose the epoch."]
+
+
 def _recipe(info: ModelInfo, cfg: dict[str, Any] | None) -> str:
     if info.is_ensemble:
         return "## Recipe\nThe mean of the probabilities of: " + ", ".join(info.members) + " (see their cards).\n"
@@ -97,7 +113,8 @@ def _recipe(info: ModelInfo, cfg: dict[str, Any] | None) -> str:
         f"- Architecture `{c['arch']}`" + (f" (width {c['width']})" if c.get("width") else "")
         + f", {cfg.get('parameters', '?'):,} parameters.",
         *_schedule_line(c, cfg),
-        f"- Best PublicTest accuracy {_pct(cfg.get('best_val_accuracy', float('nan')))} at epoch "
+        *_labels_line(c),
+        f"- Best PublicTest {_val_score(c)} {_pct(cfg.get('best_val_accuracy', float('nan')))} at epoch "
         f"{cfg.get('best_epoch', '?')}"
         + (f" ({_pct(cfg['best_val_accuracy_flip_tta'])} with flip TTA)" if "best_val_accuracy_flip_tta" in cfg
            else "") + ".",

@@ -98,11 +98,17 @@ def test_the_default_as_the_app_runs_it_reproduces_its_agreement_with_people():
     assert report["ferplus"]["count"] == stored["ferplus"]["count"] == 3516
     assert report["ferplus"]["confusion_matrix"] == stored["ferplus"]["confusion_matrix"]
     assert report["ferplus"]["accuracy"] == stored["ferplus"]["accuracy"]
-    # the rule: no shipped single model fast enough for the default agrees more with people on PublicTest
+    # the rule the index names: no shipped single model fast enough for the default scores more on
+    # PublicTest with the benchmark that rule ranks on (each compared without TTA here: a lower bound)
+    import json
+
+    rule = json.loads((models_dir() / "index.json").read_text()).get("default_rule", "")
+    on_votes = rule.startswith("highest FER+")
+    chosen = stored["ferplus"] if on_votes else stored
     for m in MODELS:
         x = m.metrics() or {}
         if not m.is_ensemble and "ferplus" in x and x["speed"]["ms_per_face_batch1_p50"] <= 2.0:
-            assert x["ferplus"]["publictest_accuracy"] <= stored["ferplus"]["publictest_accuracy"], m.name
+            assert (x["ferplus"] if on_votes else x)["publictest_accuracy"] <= chosen["publictest_accuracy"], m.name
 
 
 def test_readme_tables_are_generated_from_the_stored_files():

@@ -16,14 +16,15 @@ def feed() -> None:
     from fer_core.training.train import EpochFeed
 
     images, labels = synthetic_faces(3, 0)  # 21 images
-    f = EpochFeed(images, labels, 8, AugmentConfig().scaled(0.0), seed=5, first_epoch=0)
+    targets = np.eye(7, dtype=np.float32)[labels]  # one-hot; vote distributions go in the same way
+    f = EpochFeed(images, targets, 8, AugmentConfig().scaled(0.0), seed=5, first_epoch=0)
     assert len(f) == 3
     epoch0 = [f[i] for i in range(len(f))]
     seen = np.concatenate([y for _, y in epoch0]).argmax(axis=1)
     assert sorted(seen.tolist()) == sorted(labels.tolist())  # every image once per epoch
     f.on_epoch_end()
     epoch1 = np.concatenate([f[i][0] for i in range(len(f))])
-    again = EpochFeed(images, labels, 8, AugmentConfig().scaled(0.0), seed=5, first_epoch=1)
+    again = EpochFeed(images, targets, 8, AugmentConfig().scaled(0.0), seed=5, first_epoch=1)
     np.testing.assert_array_equal(epoch1, np.concatenate([again[i][0] for i in range(len(again))]))  # resumable
     assert not np.array_equal(epoch1, np.concatenate([x for x, _ in epoch0]))  # reshuffled
 

@@ -16,18 +16,21 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = NUM_CLASSE
     return np.bincount(np.asarray(y_true) * n + np.asarray(y_pred), minlength=n * n).reshape(n, n)
 
 
-def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int = ECE_BINS) -> float:
-    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
-    conf = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == y_true
+def _binned_gap(conf: np.ndarray, outcome: np.ndarray, bins: int) -> float:
+    """Mean |outcome - confidence| over equal-width confidence bins, weighted by bin size."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
+    gap = 0.0
     for b in range(bins):
         mask = which == b
         if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - conf[mask].mean())
-    return float(ece)
+            gap += mask.mean() * abs(outcome[mask].mean() - conf[mask].mean())
+    return float(gap)
+
+
+def expected_calibration_error(probs: np.ndarray, y_true: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size."""
+    return _binned_gap(probs.max(axis=1), probs.argmax(axis=1) == y_true, bins)
 
 
 def per_class_scores(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -76,16 +79,8 @@ def vote_calibration_error(probs: np.ndarray, vote_distribution: np.ndarray, bin
     """ECE against people: mean |share of annotators who chose the shown emotion - its shown
     probability| over confidence bins. 0 means "when the app says happy 70%, 70% of people
     said happy"."""
-    conf = probs.max(axis=1)
     share = vote_distribution[np.arange(len(probs)), probs.argmax(axis=1)]
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            ece += mask.mean() * abs(share[mask].mean() - conf[mask].mean())
-    return float(ece)
+    return _binned_gap(probs.max(axis=1), share, bins)
 
 
 def ferplus_report(probs: np.ndarray, votes: np.ndarray) -> dict[str, Any]:

@@ -82,12 +82,12 @@ def _publictest(report: dict[str, Any], target: dict[str, Any]) -> None:
 def with_votes_if_found(dataset: FerDataset, votes: str | os.PathLike | None = None) -> FerDataset:
     """Attach the FER+ votes to an image-folder dataset when a vote file is given or lies beside
     it (ferplus/votes.csv); otherwise the dataset is returned as it is (FER2013 figures only)."""
-    if dataset["test"].votes is not None or not Path(dataset.source).is_dir():
+    if votes:  # asked for: a CSV dataset or a bad file is an error with its reason (attach_votes)
+        return attach_votes(dataset, votes)
+    if any(s.votes is not None for s in dataset.splits.values()) or not Path(dataset.source).is_dir():
         return dataset
-    path = Path(votes) if votes else default_votes_path(dataset.source)
-    if votes or path.is_file():
-        attach_votes(dataset, path)
-    return dataset
+    path = default_votes_path(dataset.source)
+    return attach_votes(dataset, path) if path.is_file() else dataset
 
 
 def evaluate_classifier(classifier: EmotionClassifier, dataset: FerDataset, split: str = "test") -> dict[str, Any]:

@@ -326,7 +326,7 @@ def train(cfg: TrainConfig, dataset: FerDataset | None = None, command: str | No
         assert tr.votes is not None  # attached above
         keep = majority(tr.votes) != NOT_AN_EMOTION
         images, labels, distribution = images[keep], labels[keep], emotion_distribution(tr.votes[keep])
-        # PublicTest then scores what the default is chosen for: agreement with the FER+ majority
+        # PublicTest then picks the epoch by what the run trains for: agreement with the FER+ majority
         va = with_emotion_majority(va)
     if cfg.limit:  # a seeded random subset: the arrays are sorted by class
         pick = np.random.default_rng(cfg.seed).permutation(len(images))[: cfg.limit]

@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from fer_core.calibration import apply_temperature
+from fer_core.calibration import apply_class_bias, apply_temperature
 from fer_core.labels import NUM_CLASSES
 from fer_core.preprocessing import INPUT_SIZE
 
@@ -86,11 +86,15 @@ def _check_file(path: Path, kind: str) -> None:
 
 
 class _SingleModelClassifier:
-    """What every runtime shares: input checks, the model's temperature (fer_core.calibration)
-    on every pass, and flip TTA around the runtime's `_run`."""
+    """What every runtime shares: input checks, the model's temperature and class bias
+    (fer_core.calibration) on every pass, and flip TTA around the runtime's `_run`."""
 
     flip_tta: bool
     temperature: float = 1.0
+    class_bias: np.ndarray | None = None  # a vote-trained model's prior correction
+
+    def _calibrated(self, probs: np.ndarray) -> np.ndarray:
+        return apply_class_bias(apply_temperature(probs, self.temperature), self.class_bias)
 
     def _run(self, faces: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -100,8 +104,8 @@ class _SingleModelClassifier:
         if not len(faces):
             return np.zeros((0, NUM_CLASSES), np.float32)
         if self.flip_tta:
-            return _average_flips(apply_temperature(self._run(_with_flips(faces)), self.temperature))
-        return apply_temperature(self._run(faces), self.temperature)
+            return _average_flips(self._calibrated(self._run(_with_flips(faces))))
+        return self._calibrated(self._run(faces))
 
 
 class LiteRTClassifier(_SingleModelClassifier):
@@ -111,7 +115,8 @@ class LiteRTClassifier(_SingleModelClassifier):
     stream never re-allocates."""
 
     def __init__(self, path: str | os.PathLike, *, num_threads: int = 2, flip_tta: bool = False,
-                 name: str | None = None, temperature: float = 1.0) -> None:
+                 name: str | None = None, temperature: float = 1.0,
+                 class_bias: Sequence[float] | None = None) -> None:
         self.path = Path(path)
         _check_file(self.path, "LiteRT (.tflite)")
         from ai_edge_litert.interpreter import Interpreter
@@ -134,6 +139,7 @@ class LiteRTClassifier(_SingleModelClassifier):
         self._lock = threading.Lock()
         self.flip_tta = flip_tta
         self.temperature = temperature
+        self.class_bias = None if class_bias is None else np.asarray(class_bias, np.float32)
         self.num_threads = num_threads
         self.name = name or self.path.parent.name
 

@@ -48,7 +48,7 @@ def per_class_scores(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def classification_report(probs: np.ndarray, y_true: np.ndarray) -> dict[str, Any]:
-    """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix, top-2
+    """Accuracy, macro-F1, balanced accuracy (mean recall), per-class precision/recall/F1/support, confusion matrix, top-2
     accuracy and calibration error for (N, 7) probabilities against integer labels."""
     probs = np.asarray(probs, dtype=np.float64)
     y_true = np.asarray(y_true, dtype=np.int64)
@@ -63,6 +63,8 @@ def classification_report(probs: np.ndarray, y_true: np.ndarray) -> dict[str, An
         "count": int(len(y_true)),
         "accuracy": float((y_pred == y_true).mean()) if len(y_true) else 0.0,
         "macro_f1": float(f1.mean()),
+        # every class counted equally: what a user who shows each expression equally often sees
+        "balanced_accuracy": float(recall[support > 0].mean()) if support.any() else 0.0,
         "top2_accuracy": float((top2 == y_true[:, None]).any(axis=1).mean()) if len(y_true) else 0.0,
         "ece": expected_calibration_error(probs, y_true) if len(y_true) else 0.0,
         "per_class": {

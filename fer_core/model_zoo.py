@@ -10,7 +10,8 @@
 
 An index entry with "members" is an ensemble: the mean of those models' probabilities. An entry's
 "temperature" (fitted on PublicTest by `python -m fer_core calibrate`; fer_core.calibration)
-scales the model's probabilities wherever it is loaded by name.
+scales the model's probabilities wherever it is loaded by name, and a vote-trained model's
+"class_bias" (its prior correction, fitted with the temperature) shifts them after that.
 `FER_MODELS_DIR` points the app at another folder of the same layout. An installed wheel carries
 the shipped models as `fer_core/_models`; a repository checkout reads `models/` beside the package.
 The trained `.keras` files stay in the training run's folder (`runs/NAME/best.keras`): they hold
@@ -61,6 +62,7 @@ class ModelInfo:
     title: str = ""
     members: list[str] = field(default_factory=list)  # non-empty for an ensemble
     temperature: float = 1.0  # fer_core.calibration; 1.0: probabilities as the network gives them
+    class_bias: list[float] | None = None  # fer_core.calibration.prior_bias; None: no prior correction
 
     @property
     def is_ensemble(self) -> bool:
@@ -127,7 +129,7 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
     index = read_index(root)
     return [
         ModelInfo(name, root / name, entry.get("title", name), list(entry.get("members", [])),
-                  float(entry.get("temperature", 1.0)))
+                  float(entry.get("temperature", 1.0)), entry.get("class_bias"))
         for name, entry in index.get("models", {}).items()
     ]
 
@@ -184,4 +186,5 @@ def load_model(
     if runtime == "int8" and not path.is_file():
         raise ModelNotFoundError(f"{info.name} ships no quantized variant (it lost accuracy; see its card)")
     return LiteRTClassifier(path, flip_tta=flip_tta, num_threads=num_threads, name=info.name,
-                            temperature=info.temperature if calibrated else 1.0)
+                            temperature=info.temperature if calibrated else 1.0,
+                            class_bias=info.class_bias if calibrated else None)

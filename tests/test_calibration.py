@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer_core.calibration import apply_temperature, fit_temperature, negative_log_likelihood
+from fer_core.calibration import (
+    PRIOR_STRENGTHS,
+    apply_class_bias,
+    apply_temperature,
+    choose_prior_strength,
+    fit_temperature,
+    negative_log_likelihood,
+    prior_bias,
+)
 from fer_core.metrics import expected_calibration_error
 
 
@@ -87,3 +95,58 @@ def test_a_shipped_temperature_reaches_every_classifier_loaded_by_name(tiny_mode
     assert after["speed"]["measured"] == before["date"]
     with pytest.raises(ValueError, match="ensemble"):
         calibrate_shipped("pair", synthetic_data, root=root)
+
+
+def _long_tailed(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A model that learnt a skewed prior: class 0 is 60% of its training faces, class 2 only 5%,
+    so its probabilities understate class 2 on a face that shows it."""
+    rng = np.random.default_rng(seed)
+    prior = np.array([0.6, 0.35, 0.05])
+    labels = rng.integers(0, 3, n)  # the users show every class equally often
+    evidence = np.eye(3)[labels] * 1.5 + rng.normal(0, 1, (n, 3))
+    probs = _softmax(evidence + np.log(prior))
+    return probs.astype(np.float32), labels, prior
+
+
+def test_a_prior_correction_gives_the_rare_class_back():
+    probs, labels, prior = _long_tailed(3000, seed=2)
+    assert apply_class_bias(probs, None) is probs
+    rare = labels == 2
+    before = (probs.argmax(axis=1)[rare] == 2).mean()
+    corrected = apply_class_bias(probs, prior_bias(prior, 1.0))
+    assert np.allclose(corrected.sum(axis=1), 1.0, atol=1e-5)
+    assert (corrected.argmax(axis=1)[rare] == 2).mean() > before + 0.3
+    assert np.isclose(prior_bias(prior, 1.0).mean(), 0.0, atol=1e-6)
+
+
+def test_the_strength_is_bounded_by_what_it_costs_in_agreement():
+    probs, labels, prior = _long_tailed(3000, seed=3)
+    strength, table = choose_prior_strength(probs, labels, prior, max_cost=1.0)
+    assert [row["strength"] for row in table] == list(PRIOR_STRENGTHS)
+    best = max(table, key=lambda r: r["balanced_accuracy"])
+    assert strength == best["strength"] > 0  # free to pay: the most balanced strength
+    # judged on faces as skewed as the training ones, correcting costs agreement: a tight bound
+    # keeps the chosen strength where plain accuracy stays within it
+    skew = np.concatenate([np.flatnonzero(labels == 0)[:900], np.flatnonzero(labels == 1)[:500],
+                           np.flatnonzero(labels == 2)[:70]])
+    tight, table = choose_prior_strength(probs[skew], labels[skew], prior, max_cost=0.01)
+    chosen = next(r for r in table if r["strength"] == tight)
+    assert chosen["accuracy"] >= table[0]["accuracy"] - 0.01
+    assert tight < strength
+    with pytest.raises(ValueError, match="labelled"):
+        choose_prior_strength(probs[:0], labels[:0], prior)
+
+
+def test_a_shipped_class_bias_reaches_the_classifier_after_the_temperature(tiny_models_dir: Path, tmp_path: Path):
+    from fer_core.model_zoo import load_model
+
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, root)
+    index = json.loads((root / "index.json").read_text())
+    bias = [0.0, 2.0, 1.0, -1.0, 0.0, 0.5, -2.5]
+    index["models"]["tiny"].update(temperature=0.7, class_bias=bias)
+    (root / "index.json").write_text(json.dumps(index))
+    faces = np.random.default_rng(1).random((4, 48, 48, 1), dtype=np.float32)
+    raw = load_model("tiny", root=root, calibrated=False).predict(faces)
+    expected = apply_class_bias(apply_temperature(raw, 0.7), np.array(bias))
+    assert np.allclose(load_model("tiny", root=root).predict(faces), expected, atol=1e-5)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fer_core.calibration import fit_temperature, negative_log_likelihood
+from fer_core.calibration import PRIOR_STRENGTHS, fit_temperature, negative_log_likelihood
 from fer_core.labels import EMOTIONS
 from fer_core.metrics import ferplus_report, vote_calibration_error
 from fer_core.training.data import attach_votes, load_dataset, with_emotion_majority
@@ -158,7 +158,14 @@ def test_train_on_votes_then_evaluate_reports_both_benchmarks(tmp_path, syntheti
 
     fit = calibrate_shipped("votes", root=models, dataset=load_dataset(data), min_images=1)
     assert fit["fitted_on"].startswith("PublicTest FER+ vote shares")
-    assert json.loads((models / "index.json").read_text())["models"]["votes"]["temperature"] == fit["temperature"]
+    entry = json.loads((models / "index.json").read_text())["models"]["votes"]
+    assert entry["temperature"] == fit["temperature"]
+    # ... and its prior correction is chosen on PublicTest's majority, every strength on record
+    correction = entry["prior_correction"]
+    assert [row["strength"] for row in correction["publictest"]] == list(PRIOR_STRENGTHS)
+    assert correction["strength"] in PRIOR_STRENGTHS
+    assert abs(sum(correction["training_prior"].values()) - 1.0) < 1e-3
+    assert ("class_bias" in entry) == (correction["strength"] > 0)
     bad = run_cli("train", "--arch", "baseline_cnn", "--data", str(synthetic_data), "--out", str(tmp_path / "r2"),
                   "--epochs", "1", "--labels", "crowd", env=env)
     assert bad.returncode != 0 and "--labels" in bad.stderr

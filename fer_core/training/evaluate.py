@@ -20,7 +20,7 @@ import numpy as np
 
 from fer_core.classifier import EmotionClassifier, load_classifier
 from fer_core.metrics import classification_report, ferplus_report
-from fer_core.model_zoo import FLOAT_FILE, INT8_FILE, METRICS_FILE, ModelInfo, get_model, load_model
+from fer_core.model_zoo import FLOAT_FILE, INT8_FILE, METRICS_FILE, ModelInfo, get_model, load_model, read_index
 from fer_core.preprocessing import INPUT_SIZE, to_model_input
 from fer_core.training.data import FerDataset, attach_votes, load_dataset
 from fer_core.training.votes import default_votes_path
@@ -61,15 +61,15 @@ def machine_description() -> str:
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
-    keys = ("accuracy", "macro_f1", "top2_accuracy", "ece", "confusion_matrix")
+    keys = ("accuracy", "balanced_accuracy", "macro_f1", "top2_accuracy", "ece", "confusion_matrix")
     out = {k: report[k] for k in keys}
     if "ferplus" in report:
         out["ferplus"] = {k: report["ferplus"][k] for k in FERPLUS_SUMMARY}
     return out
 
 
-FERPLUS_SUMMARY = ("accuracy", "macro_f1", "top1_has_2_votes", "vote_cross_entropy", "vote_ece", "count",
-                   "confusion_matrix")
+FERPLUS_SUMMARY = ("accuracy", "balanced_accuracy", "macro_f1", "top1_has_2_votes", "vote_cross_entropy", "vote_ece",
+                   "count", "confusion_matrix")
 
 
 def _publictest(report: dict[str, Any], target: dict[str, Any]) -> None:
@@ -101,6 +101,14 @@ def evaluate_classifier(classifier: EmotionClassifier, dataset: FerDataset, spli
         report["ferplus"] = ferplus_report(probs, data.votes)
         report["ferplus"]["votes"] = dataset.votes_source
     return report
+
+
+def _prior_strength(info: Any) -> float | None:
+    """The strength of the prior correction the figures were measured with (fer_core.calibration)."""
+    if info.is_ensemble or info.class_bias is None:
+        return None
+    entry = read_index(info.folder.parent)["models"][info.name]
+    return float(entry.get("prior_correction", {}).get("strength", 0.0))
 
 
 def _file_bytes(info: ModelInfo, runtime: str) -> int:
@@ -137,6 +145,7 @@ def evaluate_shipped(name: str, data: str | os.PathLike, *, root: Path | None = 
         file_bytes=_file_bytes(info, "float"),
         parameters=_parameters(info),
         temperature=None if info.is_ensemble else info.temperature,
+        prior_strength=_prior_strength(info),
     )
     if split == "test":  # what model selection (the default) may look at: PublicTest, never PrivateTest
         _publictest(evaluate_classifier(clf, dataset, "val"), metrics)

@@ -158,8 +158,37 @@ def calibrate_shipped(name: str, data: str | os.PathLike | None = None, *, root:
                                  round(negative_log_likelihood(probs, targets, t), 4)],
               "publictest_ece": [round(ece(probs), 4), round(ece(apply_temperature(probs, t)), 4)]}
     index["models"][name].update(temperature=t, calibration=record)
+    index["models"][name].pop("class_bias", None)
+    if targets.ndim == 2:  # trained on votes: it also learnt FER2013's label prior (fer_core.calibration)
+        bias, correction = _prior_correction(info, dataset, apply_temperature(probs, t), val)
+        index["models"][name].update(prior_correction=correction)
+        if bias is not None:
+            index["models"][name]["class_bias"] = [round(float(b), 5) for b in bias]
+        record = {**record, "prior_correction": correction}
     (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
     return {"temperature": t, **record}
+
+
+def _prior_correction(info: Any, dataset: Any, probs: Any, val: Any) -> tuple[Any, dict[str, Any]]:
+    """The class bias for a vote-trained model: its training targets' mean is the prior it
+    learnt; the strength is chosen on PublicTest's FER+ majority (calibration.choose_prior_strength)."""
+    import numpy as np
+
+    from fer_core.calibration import MAX_AGREEMENT_COST, choose_prior_strength, prior_bias
+    from fer_core.labels import EMOTIONS, NUM_CLASSES
+    from fer_core.training.evaluate import with_votes_if_found
+    from fer_core.training.schedule import label_targets, training_examples, vote_share
+    from fer_core.training.votes import majority
+
+    share = vote_share((info.train_config() or {}).get("config", {}).get("labels", "ferplus"))
+    _, labels, distribution = training_examples(with_votes_if_found(dataset)["train"], share)
+    prior = label_targets(np.eye(NUM_CLASSES, dtype=np.float32)[labels], distribution, share).mean(axis=0)
+    strength, table = choose_prior_strength(probs, majority(val.votes), prior)
+    correction = {"strength": strength, "training_prior": dict(zip(EMOTIONS, [round(float(p), 4) for p in prior])),
+                  "rule": f"best PublicTest FER+ balanced accuracy (every expression counted equally) among the "
+                          f"strengths that keep PublicTest FER+ majority agreement within {MAX_AGREEMENT_COST:.0%} "
+                          f"of the uncorrected model's", "publictest": table}
+    return (prior_bias(prior, strength) if strength else None), correction
 
 
 def trained_on_votes(info: Any) -> bool:

@@ -3,6 +3,8 @@ distillation targets."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -40,6 +42,21 @@ def vote_share(labels: str) -> float:
         if 0.0 <= share <= 1.0:
             return share
     raise ValueError(f"--labels {labels!r}: choose fer2013, ferplus or mix:A with A between 0 and 1")
+
+
+def training_examples(split: Any, share: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(images, FER2013 labels, vote distribution or None) a run trains on. With votes in the
+    targets (share > 0), faces that FER+'s annotators mostly called unknown, not-a-face or
+    contempt (1.2% of Training) have no answer among our classes: the FER+ paper leaves them
+    out, so do we."""
+    from fer_core.training.votes import NOT_AN_EMOTION, VotesError, emotion_distribution, majority
+
+    if share == 0.0:
+        return split.images, split.labels, None
+    if split.votes is None:
+        raise VotesError("training on votes needs the FER+ votes attached (attach_votes)")
+    keep = majority(split.votes) != NOT_AN_EMOTION
+    return split.images[keep], split.labels[keep], emotion_distribution(split.votes[keep])
 
 
 def label_targets(onehot: np.ndarray, vote_distribution: np.ndarray | None, share: float) -> np.ndarray:

@@ -35,8 +35,8 @@ from fer_core.training.architectures import build_model
 from fer_core.training.augment import AugmentConfig, augment_batch
 from fer_core.training.config import TrainConfig
 from fer_core.training.data import FerDataset, attach_votes, class_weights, load_dataset, with_emotion_majority
-from fer_core.training.schedule import distillation_targets, label_targets, learning_rate, vote_share
-from fer_core.training.votes import NOT_AN_EMOTION, default_votes_path, emotion_distribution, majority
+from fer_core.training.schedule import distillation_targets, label_targets, learning_rate, training_examples, vote_share
+from fer_core.training.votes import default_votes_path
 
 if TYPE_CHECKING:
     from fer_core.classifier import EmotionClassifier
@@ -318,15 +318,8 @@ def train(cfg: TrainConfig, dataset: FerDataset | None = None, command: str | No
     if share > 0 and ds["train"].votes is None:
         attach_votes(ds, cfg.votes or default_votes_path(cfg.data))
     tr, va = ds["train"], ds["val"]
-    images, labels = tr.images, tr.labels
-    distribution = None
-    if share > 0:
-        # Faces that FER+'s annotators mostly called unknown, not-a-face or contempt (1.2% of
-        # Training) have no answer among our classes: the FER+ paper leaves them out, so do we.
-        assert tr.votes is not None  # attached above
-        keep = majority(tr.votes) != NOT_AN_EMOTION
-        images, labels, distribution = images[keep], labels[keep], emotion_distribution(tr.votes[keep])
-        # PublicTest then picks the epoch by what the run trains for: agreement with the FER+ majority
+    images, labels, distribution = training_examples(tr, share)
+    if share > 0:  # PublicTest then picks the epoch by what the run trains for: agreement with the FER+ majority
         va = with_emotion_majority(va)
     if cfg.limit:  # a seeded random subset: the arrays are sorted by class
         pick = np.random.default_rng(cfg.seed).permutation(len(images))[: cfg.limit]

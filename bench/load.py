@@ -99,6 +99,16 @@ def longest_gap_s(samples: list[tuple[float, int | None]]) -> float:
     return gap
 
 
+def kept_coming(samples: list[tuple[float, int | None]]) -> bool:
+    """Did new frames arrive in each half of the window (by sample order, not by the clock)?
+    What a test may ask of a stream on a busy machine: video still arrives, however slowly."""
+    counted = [n for _, n in samples if n is not None]
+    if len(counted) < 3:
+        return False
+    mid = len(counted) // 2
+    return counted[mid] > counted[0] and counted[-1] > counted[mid]
+
+
 def received_fps(samples: list[tuple[float, int | None]]) -> float | None:
     """Frames shown per second between the first and last samples that could read the video
     element; None when fewer than two could (the page did not answer in time)."""
@@ -207,6 +217,7 @@ def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndar
             "latency_ms_median": statistics.median(latency) if latency else None,
             "skipped_share": panels[i][-1].skipped_share if panels[i] else None,
             "received_fps": received_fps(got),
+            "kept_coming": kept_coming(got),
             "camera_fps": getattr(visitors[i], "fps", None),  # aiortc clients: the rate the page allowed
             # a page read fewer than twice in the window tells nothing about gaps
             "longest_gap_s": longest_gap_s(got) if received_fps(got) is not None else None,

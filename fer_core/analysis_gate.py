@@ -21,6 +21,8 @@ import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 
+from fer_core.errors import ConfigError
+
 DEFAULT_SLOTS = 1
 SLOTS_ENV = "FER_ANALYSIS_SLOTS"
 
@@ -55,7 +57,7 @@ def slots_from_env(environ: Mapping[str, str]) -> int:
     try:
         slots = int(raw)
     except ValueError:
-        raise ValueError(f"{SLOTS_ENV} must be a whole number of at least 1, got {raw!r}") from None
+        raise ConfigError(f"{SLOTS_ENV} must be a whole number of at least 1, got {raw!r}") from None
     if slots < 1:
-        raise ValueError(f"{SLOTS_ENV} must be a whole number of at least 1, got {raw!r}")
+        raise ConfigError(f"{SLOTS_ENV} must be a whole number of at least 1, got {raw!r}")
     return slots

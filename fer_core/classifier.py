@@ -22,13 +22,14 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from fer_core.calibration import apply_class_bias, apply_temperature
+from fer_core.errors import ConfigError, FerError
 from fer_core.labels import NUM_CLASSES
 from fer_core.preprocessing import INPUT_SIZE
 
 INPUT_SHAPE = (INPUT_SIZE, INPUT_SIZE, 1)
 
 
-class ModelNotFoundError(FileNotFoundError):
+class ModelNotFoundError(FerError, FileNotFoundError):
     """A model file is missing or unreadable; the message says what to do about it."""
 
 
@@ -194,4 +195,4 @@ def load_classifier(path: str | os.PathLike, *, flip_tta: bool = False, num_thre
         return LiteRTClassifier(p, flip_tta=flip_tta, num_threads=num_threads)
     if p.suffix == ".keras":
         return KerasClassifier(p, flip_tta=flip_tta)
-    raise ValueError(f"unknown model file type {p.suffix!r} ({p}); expected .tflite or .keras")
+    raise ConfigError(f"unknown model file type {p.suffix!r} ({p}); expected .tflite or .keras")

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import fields
 
+from fer_core.errors import FerError
+
 
 def _train(args: argparse.Namespace) -> int:
     from fer_core.training.config import TrainConfig
@@ -316,17 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from fer_core.classifier import ModelNotFoundError
-    from fer_core.detection.base import DetectorUnavailableError
-    from fer_core.image_io import ImageLoadError
-    from fer_core.photo_eval import PhotoSetError
-    from fer_core.predict_cli import InputError
-    from fer_core.training.data import DatasetError
-
-    return (ModelNotFoundError, DetectorUnavailableError, ImageLoadError, InputError, DatasetError, PhotoSetError)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -336,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out = os.path.join("runs", args.arch)
     try:
         return int(args.func(args))
-    except _user_errors() as exc:
+    except FerError as exc:  # fer_core.errors: a message for the user, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

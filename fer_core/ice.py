@@ -26,6 +26,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from fer_core.errors import ConfigError
+
 DEFAULT_STUN_URLS: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
 STUN_ENV, TURN_URL_ENV, TURN_USER_ENV, TURN_CREDENTIAL_ENV = (
     "FER_STUN_URLS", "FER_TURN_URL", "FER_TURN_USERNAME", "FER_TURN_CREDENTIAL")
@@ -34,7 +36,7 @@ DEFAULT_TURN_TTL_S = 3600
 ICE_POLICIES = ("all", "relay")
 
 
-class IceConfigError(ValueError):
+class IceConfigError(ConfigError):
     """The STUN/TURN settings are inconsistent; the message says which setting to fix."""
 
 
@@ -53,7 +55,7 @@ def _lookup(key: str, env: Mapping[str, str], secrets: Mapping[str, Any]) -> str
 def turn_rest_credentials(secret: str, user: str, expires_at: int) -> tuple[str, str]:
     """(username, password) of the TURN REST API scheme that coturn's use-auth-secret checks."""
     if ":" in user:
-        raise ValueError("the user part of a TURN REST username must not contain ':'")
+        raise IceConfigError("the user part of a TURN REST username must not contain ':'")
     username = f"{int(expires_at)}:{user}"
     digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
     return username, base64.b64encode(digest).decode()
@@ -126,6 +128,17 @@ def ice_policy(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None)
     if policy not in ICE_POLICIES:
         raise IceConfigError(f"{ICE_POLICY_ENV} must be one of {', '.join(ICE_POLICIES)}, got {policy!r}")
     return policy
+
+
+def fallback_configuration(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """What the app may use when the ICE settings are invalid: public STUN, unless the operator
+    asked for relay-only (FER_ICE_POLICY=relay, or any value that is not plainly "all"): then
+    None, since quietly leaving the relay would expose viewers' addresses the operator meant to
+    hide."""
+    asked = (_lookup(ICE_POLICY_ENV, env, secrets or {}) or "all").lower()
+    if asked != "all":
+        return None
+    return {"iceServers": [{"urls": list(DEFAULT_STUN_URLS)}]}
 
 
 def rtc_configuration(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None, *,

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from fer_core.errors import FerError
 from fer_core.preprocessing import Box
 
 # 24 MP phone photos must load; 50 MP is ~150 MB as RGB, a sane ceiling for a web app.
@@ -28,7 +29,7 @@ ALLOWED_FORMATS_TEXT: Final[str] = "JPEG, PNG, WebP, BMP or TIFF"
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO
 
 
-class ImageLoadError(ValueError):
+class ImageLoadError(FerError, ValueError):
     """The input could not be turned into an image; the message is meant for end users."""
 
 

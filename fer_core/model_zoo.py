@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from fer_core.classifier import EmotionClassifier, EnsembleClassifier, LiteRTClassifier, ModelNotFoundError
+from fer_core.errors import ConfigError
 
 INDEX_FILE = "index.json"
 FLOAT_FILE = "model.tflite"
@@ -70,7 +71,7 @@ class ModelInfo:
 
     def file(self, runtime: str = "float") -> Path:
         if runtime not in RUNTIMES:
-            raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
+            raise ConfigError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
         return self.folder / (FLOAT_FILE if runtime == "float" else INT8_FILE)
 
     def has_runtime(self, runtime: str) -> bool:
@@ -120,7 +121,20 @@ def read_index(root: Path | None = None) -> dict[str, Any]:
             f"No model is installed: {path} does not exist. The shipped models live in the "
             f"repository's models/ folder; to make your own, see README, 'Retraining'."
         )
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise ModelNotFoundError(
+            f"The model index {path} is damaged ({exc}); restore it from the repository "
+            f"(git checkout -- models/index.json) or re-export the models (README, 'Retraining')."
+        ) from exc
+    if not isinstance(index, dict) or not isinstance(index.get("models"), dict) or not index["models"] \
+            or index.get("default") not in index["models"]:
+        raise ModelNotFoundError(
+            f"The model index {path} is damaged: it must name a default among its models "
+            f'({{"default": NAME, "models": {{NAME: {{...}}}}}}); restore it from the repository.'
+        )
+    return index
 
 
 def list_models(root: Path | None = None) -> list[ModelInfo]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from fer_core.detection.base import Detection
+from fer_core.errors import FerError
 from fer_core.image_io import ImageLoadError, load_image
 from fer_core.labels import EMOTIONS, NUM_CLASSES
 from fer_core.metrics import confusion_matrix, per_class_scores
@@ -31,7 +32,7 @@ NOT_FOUND = NUM_CLASSES  # prediction index of a photo without a usable face
 PHOTOS_FILE_PREFIX = "photos_"  # models/<name>/photos_<dataset>.json
 
 
-class PhotoSetError(ValueError):
+class PhotoSetError(FerError, ValueError):
     """The photo folder cannot be evaluated; the message says why and what is expected."""
 
 

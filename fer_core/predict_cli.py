@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
+from fer_core.errors import FerError
 from fer_core.image_io import ImageLoadError, load_image
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult
@@ -20,7 +21,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 PROGRESS_FROM = 5  # show a progress bar from this many files on
 
 
-class InputError(ValueError):
+class InputError(FerError, ValueError):
     """A path on the command line is not something we can read."""
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from fer_core.errors import UnusableImageError
+
 INPUT_SIZE = 48  # FER2013 resolution; every shipped model takes (N, 48, 48, 1) float32 in [0, 1]
 
 # Where the classifier's square sits relative to a detector's face box: measured, not guessed.
@@ -86,7 +88,7 @@ def to_grayscale(image: np.ndarray) -> np.ndarray:
         return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_RGBA2GRAY)
-    raise ValueError(f"expected a grey, RGB or RGBA image, got shape {image.shape}")
+    raise UnusableImageError(f"expected a grey, RGB or RGBA image, got shape {image.shape}")
 
 
 def eye_roll(landmarks: np.ndarray | None) -> float | None:

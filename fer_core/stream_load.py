@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from fer_core.errors import ConfigError
+
 FULL_FPS = 30
 REDUCED_FPS = 15
 FULL_RATE_STREAMS = 2  # bench.load: 2 streams at 30 FPS stay near full analysed rate, 3 do not
@@ -81,9 +83,9 @@ def max_streams_from_env(environ: Mapping[str, str]) -> int | None:
     try:
         limit = int(raw)
     except ValueError:
-        raise ValueError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}") from None
+        raise ConfigError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}") from None
     if limit < 0:
-        raise ValueError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}")
+        raise ConfigError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}")
     return limit or None
 
 

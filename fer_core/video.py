@@ -29,6 +29,7 @@ import av
 import numpy as np
 
 from fer_core.drawing import draw_faces
+from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer
 
@@ -45,7 +46,7 @@ ALLOWED_TEXT: Final[str] = "MP4, MOV, WebM, AVI or MKV"
 VideoSource = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO
 
 
-class VideoLoadError(ValueError):
+class VideoLoadError(FerError, ValueError):
     """The input could not be read as a video; the message is meant for end users."""
 
 

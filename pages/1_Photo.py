@@ -6,15 +6,15 @@ display option does not analyse the photos again."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from pathlib import PurePath
 
 import streamlit as st
 
-from fer_core.classifier import ModelNotFoundError
-from fer_core.detection import DetectorUnavailableError
 from fer_core.drawing import draw_faces
-from fer_core.image_io import ALLOWED_FORMATS_TEXT, ImageLoadError, downscale_for_detection, encode_png, load_image
+from fer_core.errors import FerError
+from fer_core.image_io import ALLOWED_FORMATS_TEXT, downscale_for_detection, encode_png, load_image
 from fer_core.labels import EMOTIONS
 from ui.charts import probability_bars
 from ui.resources import get_analyzer
@@ -27,6 +27,8 @@ MAX_CARDS = 12  # per photo; every face is still in the table and the downloads
 CARDS_PER_ROW = 4
 DISPLAY_SIDE = 1600  # the annotated image is shown at most this large; downloads keep full size
 FACES_KEY = "photo_faces"  # session cache: (file id, settings) -> PhotoResult
+
+LOG = logging.getLogger("fer_app.photo")
 
 st.set_page_config(page_title="Photo · Facial expressions", page_icon="🖼️", layout="wide")
 settings = sidebar_settings()
@@ -55,7 +57,7 @@ if len(uploads) > MAX_FILES:
 
 try:
     analyzer = get_analyzer(settings)
-except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
+except FerError as exc:
     st.error(f"Cannot start the analysis: {exc}")
     st.stop()
 
@@ -105,11 +107,12 @@ for index, upload in enumerate(uploads):
             st.subheader(name)
         try:
             result, rgb = analyse(upload, name)
-        except ImageLoadError as exc:
-            st.error(str(exc))
+        except FerError as exc:  # unreadable, too small, an odd image: the message says which
+            st.error(f"“{name}”: {exc}" if name not in str(exc) else str(exc))
             continue
-        except Exception as exc:
-            st.error(f"“{name}” could not be analysed ({exc.__class__.__name__}: {exc}).")
+        except Exception:  # a bug: say so, and leave the traceback (no pixels in it) to the server log
+            LOG.exception("photo analysis failed")
+            st.error(f"“{name}” could not be analysed because of an error in the app (logged on the server).")
             continue
         results.append(result)
         faces = result.faces

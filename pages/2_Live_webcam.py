@@ -15,9 +15,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from fer_core.classifier import ModelNotFoundError
-from fer_core.detection import DetectorUnavailableError
-from fer_core.ice import DEFAULT_STUN_URLS, IceConfigError, rtc_configuration, turn_ttl
+from fer_core.errors import FerError
+from fer_core.ice import IceConfigError, fallback_configuration, rtc_configuration, turn_ttl
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
 from fer_core.live import NO_FACE, LiveOptions, LiveProcessor, LiveSnapshot
 from fer_core.stream_load import camera_fps, max_streams_from_env, may_start, video_constraints
@@ -65,22 +64,27 @@ def ice_configuration() -> dict[str, Any]:
     cached = st.session_state.get(ICE_KEY)
     if cached and time.time() < cached[0]:
         return cached[1]
+    secrets = read_secrets()
     try:
-        secrets = read_secrets()
         config = rtc_configuration(os.environ, secrets)
         st.session_state[ICE_KEY] = (time.time() + turn_ttl(os.environ, secrets) / 2, config)
         return config
     except IceConfigError as exc:
+        fallback = fallback_configuration(os.environ, secrets)
+        if fallback is None:  # relay-only was asked for: never fall back to direct connections
+            st.error(f"The webcam is off: the WebRTC relay settings are invalid ({exc}) and this server "
+                     "allows relayed connections only. The operator must fix the TURN settings.")
+            st.stop()
         st.warning(f"WebRTC network settings ignored: {exc}. Falling back to public STUN only, "
                    "which fails behind strict NATs.")
-        return {"iceServers": [{"urls": list(DEFAULT_STUN_URLS)}]}
+        return fallback
 
 
 try:
     analyzer = get_analyzer(settings)
     gate = analysis_gate()  # FER_ANALYSIS_SLOTS: a bad value is a clear error here
     stream_limit = max_streams_from_env(os.environ)  # FER_MAX_STREAMS: likewise
-except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
+except FerError as exc:  # a missing model, a bad FER_* setting: the message says what to fix
     st.error(f"Cannot start the analysis: {exc}")
     st.stop()
 

@@ -7,13 +7,13 @@ chart or the face selector does not analyse the whole video again."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import PurePath
 
 import streamlit as st
 
-from fer_core.classifier import ModelNotFoundError
-from fer_core.detection import DetectorUnavailableError
-from fer_core.video import ALLOWED_TEXT, MAX_FPS, MAX_SECONDS, Progress, VideoLoadError, VideoResult, process_video
+from fer_core.errors import FerError
+from fer_core.video import ALLOWED_TEXT, MAX_FPS, MAX_SECONDS, Progress, VideoResult, process_video
 from ui.charts import timeline_figure
 from ui.resources import get_analyzer
 from ui.results import VIDEO_COLUMNS, to_csv, video_rows
@@ -21,6 +21,8 @@ from ui.settings import sidebar_settings
 
 VIDEO_TYPES = ["mp4", "mov", "webm", "avi", "mkv"]
 RESULT_KEY = "video_result"  # (upload id, settings, bars) -> VideoResult; only the latest
+
+LOG = logging.getLogger("fer_app.video")
 
 st.set_page_config(page_title="Video file · Facial expressions", page_icon="🎞️", layout="wide")
 settings = sidebar_settings()
@@ -42,7 +44,7 @@ if upload is None:
 def analyse() -> VideoResult:
     try:
         analyzer = get_analyzer(settings)
-    except (ModelNotFoundError, DetectorUnavailableError, ValueError) as exc:
+    except FerError as exc:
         st.error(f"Cannot start the analysis: {exc}")
         st.stop()
     bar = st.progress(0.0, text="Analysing the video…")
@@ -59,11 +61,12 @@ def analyse() -> VideoResult:
     try:
         return process_video(upload, analyzer, smoothing=settings.smoothing, show_probabilities=show_bars,
                              name=upload.name, on_progress=on_progress)
-    except VideoLoadError as exc:
+    except FerError as exc:  # VideoLoadError and kin: the message says what is wrong with the file
         st.error(str(exc))
         st.stop()
-    except Exception as exc:
-        st.error(f"The video could not be analysed ({exc.__class__.__name__}: {exc}).")
+    except Exception:  # a bug: say so, and leave the traceback (no pixels in it) to the server log
+        LOG.exception("video analysis failed")
+        st.error("The video could not be analysed because of an error in the app (logged on the server).")
         st.stop()
     finally:
         bar.empty()

@@ -18,26 +18,38 @@ from tests.test_live import StubClassifier, StubDetector, grey_frame
 
 
 class CountingClassifier(StubClassifier):
-    """Records how many predictions run at the same moment (each takes `seconds`)."""
+    """Records how many predictions run at the same moment. With `meet` > 1, the first `meet`
+    calls wait for each other (a barrier, not a clock): they can only all get through if that
+    many analyses may run at once, which proves the overlap instead of hoping a sleep shows it."""
 
-    def __init__(self, seconds: float = 0.02) -> None:
+    def __init__(self, meet: int = 0) -> None:
         super().__init__("happy")
-        self.seconds, self.lock = seconds, threading.Lock()
+        self.lock = threading.Lock()
         self.running = self.most_at_once = self.calls = 0
+        self.barrier = threading.Barrier(meet, timeout=30) if meet > 1 else None
+        self.met = False
 
     def predict(self, faces):
         with self.lock:
             self.running += 1
             self.calls += 1
             self.most_at_once = max(self.most_at_once, self.running)
-        time.sleep(self.seconds)  # releases the interpreter lock, as LiteRT's invoke does
+            first = self.calls <= (self.barrier.parties if self.barrier else 0)
+        if first:
+            try:
+                self.barrier.wait()  # its own timeout: generous, so only a gate that never lets them meet fails
+                self.met = True
+            except threading.BrokenBarrierError:
+                pass
+        time.sleep(0.002)  # releases the interpreter lock, as LiteRT's invoke does
         with self.lock:
             self.running -= 1
         return super().predict(faces)
 
 
-def run_streams(gate: AnalysisGate | None, streams: int = 3, frames: int = 8) -> tuple[CountingClassifier, list]:
-    classifier = CountingClassifier()
+def run_streams(gate: AnalysisGate | None, streams: int = 3, frames: int = 8, meet: int = 0,
+                ) -> tuple[CountingClassifier, list]:
+    classifier = CountingClassifier(meet)
     processors = [LiveProcessor(FaceAnalyzer(StubDetector(), classifier), LiveOptions(show_stats=False), gate=gate)
                   for _ in range(streams)]
     start = threading.Barrier(streams)
@@ -51,23 +63,41 @@ def run_streams(gate: AnalysisGate | None, streams: int = 3, frames: int = 8) ->
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
+        t.join(120)
     return classifier, [p.snapshot() for p in processors]
 
 
 def test_without_a_gate_streams_analyse_at_the_same_time():
     # the control: this is what the gate is for (and shows the counter can see overlap)
-    classifier, _ = run_streams(None)
-    assert classifier.most_at_once >= 2
+    classifier, _ = run_streams(None, meet=3)
+    assert classifier.met and classifier.most_at_once == 3
 
 
 @pytest.mark.parametrize("slots", [1, 2])
-def test_a_shared_gate_caps_analyses_at_once_and_serves_every_stream(slots):
-    classifier, snaps = run_streams(AnalysisGate(slots))
+def test_a_shared_gate_caps_analyses_at_once_and_serves_every_stream(slots, monkeypatch):
+    # no stream gives up its frames here, however busy the machine: waiting is tested below
+    monkeypatch.setattr(live, "GATE_WAIT_S", 120.0)
+    classifier, snaps = run_streams(AnalysisGate(slots), meet=slots)
     assert classifier.most_at_once == slots
-    # a wait of 1 s is far longer than 3 streams x 20 ms: every frame of every stream gets its turn
+    assert classifier.met == (slots > 1)  # two slots: two analyses did meet inside the gate
     assert [s.frames_analyzed for s in snaps] == [8, 8, 8]
     assert classifier.calls == 24
+
+
+def test_a_gate_of_one_never_lets_two_analyses_meet(monkeypatch):
+    monkeypatch.setattr(live, "GATE_WAIT_S", 120.0)
+    # the first two calls try to meet; with one slot the second waits outside, so the first gives up
+    classifier = CountingClassifier(meet=2)
+    classifier.barrier = threading.Barrier(2, timeout=0.5)
+    gate = AnalysisGate(1)
+    processors = [LiveProcessor(FaceAnalyzer(StubDetector(), classifier), LiveOptions(show_stats=False), gate=gate)
+                  for _ in range(2)]
+    threads = [threading.Thread(target=p.process_latest, args=([grey_frame(pts=1)],)) for p in processors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert (classifier.met, classifier.most_at_once, classifier.calls) == (False, 1, 2)
 
 
 def test_a_stream_that_waits_too_long_skips_its_frames(monkeypatch):

@@ -32,3 +32,12 @@ def test_a_level_with_unread_pages_does_not_count_for_the_sizing_rule():
     unread = level(4, [stream(0.0, 28.0)] * 3 + [stream(None, None)])
     assert sizing_rule([held, unread]) == 2
     assert sizing_rule([held, level(4, [stream(0.0, 28.0)] * 4)]) == 4
+
+
+def test_video_kept_coming_means_new_frames_in_both_halves_of_the_window():
+    from bench.load import kept_coming
+
+    assert kept_coming([(0, 1), (1, 5), (2, 9), (3, 12)])
+    assert not kept_coming([(0, 1), (1, 5), (2, 9), (3, 9), (4, 9)])  # froze in the second half
+    assert not kept_coming([(0, 1), (1, 1), (2, 1), (3, 5)])  # nothing in the first half
+    assert not kept_coming([(0, None), (1, 4)])  # too few readable samples to say

@@ -53,7 +53,7 @@ def sidebar_settings() -> Settings:
         models = list_models()
         default_model = default_model_name()
     except ModelNotFoundError as exc:
-        st.error(f"No emotion model is installed. {exc}")
+        st.error(f"The emotion models cannot be loaded. {exc}")
         st.stop()
     names = [m.name for m in models]
     titles = {m.name: m.title for m in models}

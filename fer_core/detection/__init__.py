@@ -11,6 +11,7 @@ created, so importing this package stays cheap.
 from __future__ import annotations
 
 from fer_core.detection.base import Detection, DetectorUnavailableError, FaceDetector
+from fer_core.errors import ConfigError
 
 # default first; see bench/results/detectors.md for how each one measures
 DETECTOR_NAMES: tuple[str, ...] = ("blazeface", "blazeface-tiled", "blazeface-full", "blazeface-short", "haar")
@@ -50,7 +51,7 @@ def create_detector(name: str = DEFAULT_DETECTOR, *, min_score: float | None = N
         from fer_core.detection.haar import HaarDetector
 
         return HaarDetector(min_score=min_score)
-    raise ValueError(f"unknown face detector {name!r}; choose one of: {', '.join(DETECTOR_NAMES)}")
+    raise ConfigError(f"unknown face detector {name!r}; choose one of: {', '.join(DETECTOR_NAMES)}")
 
 
 __all__ = [

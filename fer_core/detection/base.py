@@ -7,12 +7,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from fer_core.errors import FerError, UnusableImageError
+
 # Below this many pixels on a side an image cannot show a face a detector could find; such
 # input is a caller's mistake (an empty crop, a wrong axis order), so it is refused loudly.
 MIN_IMAGE_SIDE = 8
 
 
-class DetectorUnavailableError(RuntimeError):
+class DetectorUnavailableError(FerError, RuntimeError):
     """A detector's model file or runtime is missing; the message says how to fix it."""
 
 
@@ -41,15 +43,15 @@ def check_image(image: object) -> np.ndarray:
     """The image every detector accepts: a uint8 grey (H, W), (H, W, 1), RGB or RGBA array with
     sides of at least MIN_IMAGE_SIDE pixels, returned C-contiguous (OpenCV needs that).
 
-    Raises TypeError for a non-array and ValueError, saying what was wrong, for anything else."""
+    Raises TypeError for a non-array and UnusableImageError (a ValueError), saying what was wrong, for anything else."""
     if not isinstance(image, np.ndarray):
         raise TypeError(f"expected a numpy image array, got {type(image).__name__}")
     if image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image (0-255), got dtype {image.dtype}")
+        raise UnusableImageError(f"expected a uint8 image (0-255), got dtype {image.dtype}")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3, 4))):
-        raise ValueError(f"expected a grey (H, W) or RGB/RGBA (H, W, 3|4) image, got shape {image.shape}")
+        raise UnusableImageError(f"expected a grey (H, W) or RGB/RGBA (H, W, 3|4) image, got shape {image.shape}")
     if min(image.shape[:2]) < MIN_IMAGE_SIDE:
-        raise ValueError(
+        raise UnusableImageError(
             f"image of {image.shape[1]}x{image.shape[0]} px is too small to hold a face; "
             f"need at least {MIN_IMAGE_SIDE} px per side"
         )

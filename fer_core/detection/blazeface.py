@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from fer_core.detection.base import Detection, DetectorUnavailableError, check_image
+from fer_core.errors import ConfigError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 NMS_IOU = 0.3  # MediaPipe's min_suppression_threshold
@@ -272,7 +273,7 @@ class BlazeFaceDetector:
             raise ValueError(f"unknown BlazeFace model(s) {unknown or keys}; choose from {sorted(MODELS)}")
         thresholds = {m: float(models[m]) if isinstance(models, Mapping) else MODELS[m].min_score for m in keys}
         if min_score is not None and not 0.0 < min_score < 1.0:
-            raise ValueError(f"min_score must lie in (0, 1), got {min_score}")
+            raise ConfigError(f"min_score must lie in (0, 1), got {min_score}")
         if any(not 0.0 < t < 1.0 for t in thresholds.values()):
             raise ValueError(f"model score thresholds must lie in (0, 1), got {thresholds}")
         if num_threads < 1:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from fer_core.detection.base import Detection, DetectorUnavailableError, check_image
+from fer_core.errors import ConfigError
 from fer_core.preprocessing import to_grayscale
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
@@ -58,7 +59,7 @@ class HaarDetector:
         cascade_folder: Path | None = None,
     ) -> None:
         if min_score is not None and not 0.0 <= min_score < 1.0:
-            raise ValueError(f"min_score must lie in [0, 1), got {min_score}")
+            raise ConfigError(f"min_score must lie in [0, 1), got {min_score}")
         if min_size < 1 or scale_factor <= 1.0 or min_neighbors < 0:
             raise ValueError("need min_size >= 1, scale_factor > 1 and min_neighbors >= 0")
         classifier = _cascade_classifier()

@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS, NUM_CLASSES
 from fer_core.preprocessing import resize_face
 
@@ -27,7 +28,7 @@ _PREFIX_SPLIT = {"training": "train", "publictest": "val", "privatetest": "test"
 _CSV_USAGE_SPLIT = {"training": "train", "publictest": "val", "privatetest": "test"}
 
 
-class DatasetError(ValueError):
+class DatasetError(FerError, ValueError):
     """The data folder or CSV is missing or not in a layout we understand."""
 
 

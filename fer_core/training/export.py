@@ -20,6 +20,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from fer_core.classifier import ModelNotFoundError
+from fer_core.errors import ConfigError
 from fer_core.model_zoo import (
     CARD_FILE,
     FLOAT_FILE,
@@ -44,7 +46,7 @@ def export_tflite(keras_path: str | os.PathLike, out_path: str | os.PathLike, *,
     import tensorflow as tf
 
     if keras.backend.backend() != "tensorflow":
-        raise RuntimeError("export needs the TensorFlow backend: run it with KERAS_BACKEND=tensorflow")
+        raise ConfigError("export needs the TensorFlow backend: run it with KERAS_BACKEND=tensorflow")
     model = keras.saving.load_model(keras_path, compile=False)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if quantize:
@@ -76,7 +78,7 @@ def ship_run(run_dir: str | os.PathLike, name: str, *, title: str = "", data: st
     run, root = Path(run_dir), Path(root or models_dir())
     best = run / "best.keras"
     if not best.is_file():
-        raise FileNotFoundError(f"{best} does not exist: train first (python -m fer_core train ... --out {run})")
+        raise ModelNotFoundError(f"{best} does not exist: train first (python -m fer_core train ... --out {run})")
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     for extra in (HISTORY_FILE, TRAIN_CONFIG_FILE):
@@ -122,10 +124,10 @@ def calibrate_shipped(name: str, data: str | os.PathLike | None = None, *, root:
     root = Path(root or models_dir())
     info = get_model(name, root)
     if info.is_ensemble:
-        raise ValueError(f"{name} is an ensemble: calibrate its members ({', '.join(info.members)})")
+        raise ConfigError(f"{name} is an ensemble: calibrate its members ({', '.join(info.members)})")
     if dataset is None:
         if data is None:
-            raise ValueError("calibration needs the data (its PublicTest split)")
+            raise ConfigError("calibration needs the data (its PublicTest split)")
         dataset = load_dataset(data)
     val = dataset["val"]
     targets = val.labels
@@ -228,12 +230,12 @@ def retire_model(name: str, root: Path | None = None) -> None:
     root = Path(root or models_dir())
     index = json.loads((root / INDEX_FILE).read_text())
     if name not in index.get("models", {}):
-        raise ValueError(f"{name!r} is not a shipped model (models/index.json)")
+        raise ConfigError(f"{name!r} is not a shipped model (models/index.json)")
     if index.get("default") == name:
-        raise ValueError(f"{name!r} is the default model; make another the default first (select-default)")
+        raise ConfigError(f"{name!r} is the default model; make another the default first (select-default)")
     users = ensembles_with([name], root)
     if users:
-        raise ValueError(f"{name!r} is a member of the ensemble(s) {', '.join(users)}; retire those first")
+        raise ConfigError(f"{name!r} is a member of the ensemble(s) {', '.join(users)}; retire those first")
     del index["models"][name]
     (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
     shutil.rmtree(root / name, ignore_errors=True)
@@ -272,7 +274,7 @@ def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
             flip = tta is not None and tta > alone and 2 * ms <= max_ms_per_face
             candidates.append((tta if flip else alone, m.name, flip))
     if not candidates:
-        raise ValueError(f"no evaluated single model runs at <= {max_ms_per_face} ms per face; evaluate one first")
+        raise ConfigError(f"no evaluated single model runs at <= {max_ms_per_face} ms per face; evaluate one first")
     _, best, flip = max(candidates)
     index = json.loads((root / INDEX_FILE).read_text())
     index["default"] = best

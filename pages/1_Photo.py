@@ -7,10 +7,13 @@ display option does not analyse the photos again."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import PurePath
 
+import numpy as np
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer_core.drawing import draw_faces
 from fer_core.errors import FerError
@@ -62,11 +65,11 @@ except FerError as exc:
     st.stop()
 
 
-def file_name(upload, index: int) -> str:
+def file_name(upload: UploadedFile, index: int) -> str:
     return upload.name or f"photo {index + 1}"
 
 
-def analyse(upload, name: str) -> tuple[PhotoResult, object]:
+def analyse(upload: UploadedFile, name: str) -> tuple[PhotoResult, np.ndarray]:
     """The faces of one upload (from this session's cache when the settings are unchanged)
     and the decoded image."""
     rgb = load_image(upload, name=name)
@@ -78,7 +81,7 @@ def analyse(upload, name: str) -> tuple[PhotoResult, object]:
     return cache[key], rgb
 
 
-def annotated_png(upload, result: PhotoResult, bars: bool):
+def annotated_png(upload: UploadedFile, result: PhotoResult, bars: bool) -> Callable[[], bytes]:
     """Deferred download: decoded and drawn again only when the button is clicked, so a
     24-megapixel annotated copy is not held in memory for every photo on the page."""
     return lambda: encode_png(draw_faces(load_image(upload, name=result.file), result.faces,

@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
+from streamlit_webrtc.config import Translations
 
 from fer_core.errors import FerError
 from fer_core.ice import IceConfigError, fallback_configuration, rtc_configuration, turn_ttl
@@ -28,7 +29,7 @@ PROCESSOR_KEY = "live_processor"
 ICE_KEY = "live_ice"  # (renew after, configuration): this session's TURN credentials
 STALL_SECONDS = 3.0  # no analysed frame for this long while playing: the camera went away
 
-TRANSLATIONS = {
+TRANSLATIONS: Translations = {
     "start": "Start camera",
     "stop": "Stop",
     "media_api_not_available": "This browser cannot open a camera here (the page must be served over "

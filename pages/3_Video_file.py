@@ -11,6 +11,7 @@ import logging
 from pathlib import PurePath
 
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer_core.errors import FerError
 from fer_core.video import ALLOWED_TEXT, MAX_FPS, MAX_SECONDS, Progress, VideoResult, process_video
@@ -41,7 +42,7 @@ if upload is None:
     st.stop()
 
 
-def analyse() -> VideoResult:
+def analyse(upload: UploadedFile) -> VideoResult:
     try:
         analyzer = get_analyzer(settings)
     except FerError as exc:
@@ -78,7 +79,7 @@ if cached is not None and cached[0] == key:
     result: VideoResult = cached[1]
 else:
     st.session_state.pop(RESULT_KEY, None)  # free the old result before making a new one
-    result = analyse()
+    result = analyse(upload)
     st.session_state[RESULT_KEY] = (key, result)
 
 for note in result.notes:
@@ -103,7 +104,7 @@ if not face_ids:
                "try another detector or a lower detection threshold in the sidebar.")
 else:
     main = result.main_face_id()
-    face_id = st.selectbox("Face", face_ids, index=face_ids.index(main),
+    face_id = st.selectbox("Face", face_ids, index=face_ids.index(main) if main in face_ids else 0,
                            format_func=lambda fid: f"#{fid}" + (" (in the most frames)" if fid == main else ""))
     times, probabilities = result.timeline(face_id)
     st.plotly_chart(timeline_figure(times, probabilities, title=f"Face #{face_id}"), key="timeline")

@@ -15,6 +15,7 @@ from ui.comparison import (
     PHOTO_COLUMNS,
     SUMMARY_COLUMNS,
     ModelEntry,
+    as_dict,
     confusion_matrix,
     load_entries,
     per_class,
@@ -38,8 +39,8 @@ except (ModelNotFoundError, OSError, ValueError) as exc:
 by_name = {entry.name: entry for entry in entries}
 evaluated = [entry for entry in entries if entry.evaluated]
 
-first = evaluated[0].metrics if evaluated else {}
-dataset = first.get("dataset") if isinstance(first.get("dataset"), dict) else {}
+first = as_dict(evaluated[0].metrics) if evaluated else {}
+dataset = as_dict(first.get("dataset"))
 st.caption(
     "Every number below was written by `python -m fer_core evaluate` into the model's metrics.json"
     + (f", on {dataset.get('images', '?')} {dataset.get('split', '')} images" if dataset else "")
@@ -68,8 +69,8 @@ st.dataframe(
 )
 try:  # both chosen on PublicTest only, from the stored metrics
     best, best_flip = most_accurate()
-    best_metrics = by_name[best].metrics if best in by_name else {}
-    best_acc = (best_metrics.get("variants", {}).get("flip_tta", {}) if best_flip else best_metrics).get("accuracy")
+    best_metrics = as_dict(by_name[best].metrics) if best in by_name else {}
+    best_acc = (as_dict(as_dict(best_metrics.get("variants")).get("flip_tta")) if best_flip else best_metrics).get("accuracy")
     st.info(f"**Default: {default_model_name()}**, the single model with the best PublicTest accuracy at "
             f"<= 2 ms per face. **Most accurate option: {best}{' with flip TTA' if best_flip else ''}**"
             + (f", {100 * best_acc:.2f}% on PrivateTest" if isinstance(best_acc, float) else "")
@@ -182,7 +183,7 @@ st.header("Two models side by side")
 if len(evaluated) < 2:
     st.info("Only one model has metrics; install or evaluate a second one to compare them side by side.")
     st.stop()
-ranked = sorted(evaluated, key=lambda e: -float(e.metrics["accuracy"]))  # the best two by default
+ranked = sorted(evaluated, key=lambda e: -float(as_dict(e.metrics).get("accuracy", 0.0)))  # the best two by default
 evaluated_names = [entry.name for entry in ranked]
 columns = st.columns(2)
 picked: list[ModelEntry] = []

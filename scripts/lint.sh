@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ruff (lint) and mypy (types of fer_core), both configured in pyproject.toml. Uses .venv (or $VENV).
+# ruff (lint) and mypy (types of fer_core, ui/, pages/ and app.py), both configured in pyproject.toml. Uses .venv (or $VENV).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${VENV:-.venv}/bin/python

@@ -4,6 +4,7 @@ per-class scores and training curves. Pure (no Streamlit), so tests can inspect 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -123,7 +124,7 @@ def history_figure(history: Sequence[Mapping[str, float]]) -> go.Figure:
 
 
 
-def speed_accuracy_scatter(points: Sequence[Mapping[str, object]], *, split: str = "PrivateTest") -> go.Figure:
+def speed_accuracy_scatter(points: Sequence[Mapping[str, Any]], *, split: str = "PrivateTest") -> go.Figure:
     """The zoo's trade-off: milliseconds per face (x) against accuracy (y), one labelled dot a
     model. `points` are dicts with model, ms_per_face and accuracy."""
     figure = go.Figure(go.Scatter(

@@ -85,12 +85,18 @@ def load_entry(info: ModelInfo) -> ModelEntry:
     return entry
 
 
+def as_dict(value: object) -> dict[str, Any]:
+    """`value` when it is a dict, else {}: a metrics file written by an older version (or by
+    hand) may lack a section or hold something else there."""
+    return value if isinstance(value, dict) else {}
+
+
 def summary_row(entry: ModelEntry) -> dict[str, Any]:
     m = entry.metrics or {}
-    speed = m.get("speed") if isinstance(m.get("speed"), dict) else {}
-    dataset = m.get("dataset") if isinstance(m.get("dataset"), dict) else {}
+    speed = as_dict(m.get("speed"))
+    dataset = as_dict(m.get("dataset"))
     size = m.get("file_bytes")
-    ferplus = m.get("ferplus") if isinstance(m.get("ferplus"), dict) else {}
+    ferplus = as_dict(m.get("ferplus"))
     return {
         "model": entry.name,
         "title": entry.info.title,
@@ -101,7 +107,7 @@ def summary_row(entry: ModelEntry) -> dict[str, Any]:
         "top2_accuracy": _number(m.get("top2_accuracy")),
         "ece": _number(m.get("ece")),
         "parameters": _number(m.get("parameters")),
-        "size_mb": _number(size) / 1e6 if _number(size) is not None else None,
+        "size_mb": None if (size_bytes := _number(size)) is None else size_bytes / 1e6,
         "ms_per_face": _number(speed.get("ms_per_face_batch1_p50")),
         "test_images": _number(dataset.get("images", m.get("count"))),
     }
@@ -137,7 +143,7 @@ def variant_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     """The evaluated variants (float, flip TTA, int8) as rows of the same scores."""
     rows = [{"variant": "float32", **_scores(metrics), "size_mb": _mb(metrics.get("file_bytes")),
              "shipped": True}]
-    variants = metrics.get("variants") if isinstance(metrics.get("variants"), dict) else {}
+    variants = as_dict(metrics.get("variants"))
     for name, label in (("flip_tta", "float32 + flip TTA"), ("int8", "dynamic-range int8")):
         v = variants.get(name)
         if isinstance(v, dict):

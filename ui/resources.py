@@ -12,6 +12,7 @@ from fer_core.detection import FaceDetector, create_detector
 from fer_core.model_zoo import ModelInfo, list_models, load_model
 from fer_core.pipeline import FaceAnalyzer
 from fer_core.stream_load import StreamActivity
+from ui.settings import Settings
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -24,7 +25,7 @@ def get_detector(name: str, min_score: float | None = None) -> FaceDetector:
     return create_detector(name, min_score=min_score)
 
 
-def get_analyzer(settings) -> FaceAnalyzer:
+def get_analyzer(settings: Settings) -> FaceAnalyzer:
     """A FaceAnalyzer for the current settings (cheap: it only holds the cached models)."""
     return FaceAnalyzer(
         get_detector(settings.detector, settings.min_score),

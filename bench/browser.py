@@ -19,6 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from fer_core.labels import EMOTION_COLORS_RGB
+
 STREAM_TIMEOUT_S = 120  # WebRTC setup plus the first analysed frames on a busy 2-core machine
 
 
@@ -61,12 +63,65 @@ def launch(pw: Any, video: Path | None = None, *extra: str) -> Any:
     return pw.chromium.launch(executable_path=find_chromium(), headless=True, args=[*args, *extra])
 
 
-def camera_canvas(face_rgb: np.ndarray, width: int = 640, height: int = 480) -> np.ndarray:
-    """A camera picture: the face scaled to the frame height, centred on plain grey."""
-    canvas = np.full((height, width, 3), 90, np.uint8)
+# --- the fake camera's picture, and is the overlay in a returned frame? ---------------------
+
+FRAME_W, FRAME_H = 640, 480
+ASTRONAUT_FACE = (174, 68, 104, 106)  # x, y, w, h of the face in scikit-image's 512x512 astronaut (by eye)
+BACKGROUND = 90  # grey around the picture: far from every emotion colour, darkened by the readout
+COLOR_TOLERANCE = 40  # per channel, after two VP8 encodes and 4:2:0 chroma subsampling
+MIN_NEW_COLOR_PIXELS = 400  # the label tag alone fills ~100x20 px
+
+
+def camera_canvas(face_rgb: np.ndarray, width: int = FRAME_W, height: int = FRAME_H) -> np.ndarray:
+    """A camera picture: the face scaled to the frame height, centred on plain grey. With
+    scikit-image's astronaut at the default size, `overlay_drawn` knows where its face is."""
+    canvas = np.full((height, width, 3), BACKGROUND, np.uint8)
     x0 = (width - height) // 2
     canvas[:, x0 : x0 + height] = cv2.resize(face_rgb, (height, height), interpolation=cv2.INTER_AREA)
     return canvas
+
+
+def face_region(shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Where the box around the astronaut's face must be drawn in a returned frame of `shape`:
+    the face's place in the camera picture, widened by half its size on every side (the box
+    follows the crop framing and the label tag sits on top of it)."""
+    scale = FRAME_H / 512
+    x, y, w, h = (v * scale for v in ASTRONAUT_FACE)
+    x += (FRAME_W - FRAME_H) // 2
+    fy, fx = shape[0] / FRAME_H, shape[1] / FRAME_W
+    return (slice(max(0, int((y - h / 2) * fy)), int((y + 1.5 * h) * fy)),
+            slice(max(0, int((x - w / 2) * fx)), int((x + 1.5 * w) * fx)))
+
+
+def new_emotion_color_pixels(frame: np.ndarray, reference: np.ndarray) -> dict[str, int]:
+    """Per emotion: pixels near its colour around the face in the returned frame minus those at
+    the same place in the input. Only the face region counts, so the FPS readout or any colour
+    elsewhere cannot pass for the box."""
+    ref = cv2.resize(reference, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_AREA)
+    region = face_region(frame.shape)
+
+    def near(img: np.ndarray, color: tuple[int, int, int]) -> int:
+        return int(np.all(np.abs(img[region].astype(np.int16) - color) <= COLOR_TOLERANCE, axis=-1).sum())
+
+    return {name: near(frame, c) - near(ref, c) for name, c in EMOTION_COLORS_RGB.items()}
+
+
+def boxed(picture: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The picture with a 4-px box and a filled tag in the first emotion's colour: what the
+    overlay check must recognise (or not, away from the face)."""
+    out = picture.copy()
+    x, y, w, h = box
+    color = next(iter(EMOTION_COLORS_RGB.values()))
+    cv2.rectangle(out, (x, y), (x + w, y + h), color, 4)
+    cv2.rectangle(out, (x, max(0, y - 20)), (x + min(w, 100), y), color, -1)
+    return out
+
+
+def overlay_drawn(frame: np.ndarray, reference: np.ndarray) -> bool:
+    """Our callback analysed this frame: an emotion box at the face (drawn only when the analysis
+    succeeded) and the darkened FPS readout. For `camera_canvas(astronaut)` pictures."""
+    return (max(new_emotion_color_pixels(frame, reference).values()) >= MIN_NEW_COLOR_PIXELS
+            and readout_darkened(frame, reference))
 
 
 def upload_photo(page: Any, base_url: str, photo: Path, timeout_s: float = 120.0) -> str:
@@ -146,7 +201,8 @@ class WebcamPage:
         return decode_data_url(data_url) if data_url else None
 
     def wait_processed(self, timeout_s: float = STREAM_TIMEOUT_S, poll_s: float = 0.25) -> np.ndarray | None:
-        """The first returned frame our callback drew into, or None when none came in time."""
+        """The first returned frame our callback analysed (emotion box at the face and readout;
+        `overlay_drawn`), or None when none came in time."""
         self.video.wait_for(timeout=timeout_s * 1000)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -154,7 +210,7 @@ class WebcamPage:
                 frame = self.grab()
             except Exception:  # playwright's TimeoutError / Error: the component is being rebuilt,
                 frame = None   # or a starved browser did not answer in time; poll again
-            if frame is not None and readout_darkened(frame, self.reference):
+            if frame is not None and overlay_drawn(frame, self.reference):
                 return frame
             self.page.wait_for_timeout(poll_s * 1000)
         return None

@@ -35,7 +35,7 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCSession
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from bench.browser import STREAM_TIMEOUT_S, PanelStats, readout_darkened
+from bench.browser import STREAM_TIMEOUT_S, PanelStats, overlay_drawn
 
 T = TypeVar("T")
 COMPONENT = "webrtc_streamer"  # streamlit-webrtc's component name (ends the full component name)
@@ -254,13 +254,13 @@ class RtcVisitor:
         self.clients.run(self._start(timeout_s), timeout_s * 3)
 
     def wait_processed(self, timeout_s: float = STREAM_TIMEOUT_S, poll_s: float = 0.1) -> np.ndarray | None:
-        """The first returned frame our callback drew into, or None when none came in time."""
+        """The first returned frame our callback analysed (bench.browser.overlay_drawn), or None."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             frame = self.last_frame
             if frame is not None:
                 rgb = frame.to_ndarray(format="rgb24")
-                if readout_darkened(rgb, self.reference):
+                if overlay_drawn(rgb, self.reference):
                     return rgb
             time.sleep(poll_s)
         return None

@@ -14,77 +14,32 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.browser import STREAM_TIMEOUT_S, WebcamPage, find_chromium, launch, readout_darkened, write_y4m
-from fer_core.labels import EMOTION_COLORS_RGB
+from bench.browser import (
+    MIN_NEW_COLOR_PIXELS,
+    STREAM_TIMEOUT_S,
+    WebcamPage,
+    boxed,
+    camera_canvas,
+    face_region,
+    find_chromium,
+    launch,
+    new_emotion_color_pixels,
+    overlay_drawn,
+    readout_darkened,
+    write_y4m,
+)
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
-
-FRAME_W, FRAME_H = 640, 480
-ASTRONAUT_FACE = (174, 68, 104, 106)  # x, y, w, h of the face in scikit-image's 512x512 astronaut (by eye)
-BACKGROUND = 90  # grey around the picture: far from every emotion colour, darkened by the readout
-COLOR_TOLERANCE = 40  # per channel, after two VP8 encodes and 4:2:0 chroma subsampling
-MIN_NEW_COLOR_PIXELS = 400  # the label tag alone fills ~100x20 px
-
 
 CHROMIUM = find_chromium()
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no Chromium executable found (apt-get install chromium fonts-dejavu-core)")
 
 
-def camera_picture(astronaut: np.ndarray) -> np.ndarray:
-    """The astronaut, scaled to the frame height and centred on a plain grey background."""
-    canvas = np.full((FRAME_H, FRAME_W, 3), BACKGROUND, np.uint8)
-    face = cv2.resize(astronaut, (FRAME_H, FRAME_H), interpolation=cv2.INTER_AREA)
-    x0 = (FRAME_W - FRAME_H) // 2
-    canvas[:, x0 : x0 + FRAME_H] = face
-    return canvas
-
-
-def face_region(shape: tuple[int, ...]) -> tuple[slice, slice]:
-    """Where the box around the astronaut's face must be drawn in a returned frame of `shape`:
-    the face's place in the camera picture, widened by half its size on every side (the box
-    follows the crop framing and the label tag sits on top of it)."""
-    scale = FRAME_H / 512
-    x, y, w, h = (v * scale for v in ASTRONAUT_FACE)
-    x += (FRAME_W - FRAME_H) // 2
-    fy, fx = shape[0] / FRAME_H, shape[1] / FRAME_W
-    return (slice(max(0, int((y - h / 2) * fy)), int((y + 1.5 * h) * fy)),
-            slice(max(0, int((x - w / 2) * fx)), int((x + 1.5 * w) * fx)))
-
-
-def new_emotion_color_pixels(frame: np.ndarray, reference: np.ndarray) -> dict[str, int]:
-    """Per emotion: pixels near its colour around the face in the returned frame minus those at
-    the same place in the input. Only the face region counts, so the FPS readout or any colour
-    elsewhere cannot pass for the box."""
-    ref = cv2.resize(reference, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_AREA)
-    region = face_region(frame.shape)
-
-    def near(img: np.ndarray, color: tuple[int, int, int]) -> int:
-        return int(np.all(np.abs(img[region].astype(np.int16) - color) <= COLOR_TOLERANCE, axis=-1).sum())
-
-    return {name: near(frame, c) - near(ref, c) for name, c in EMOTION_COLORS_RGB.items()}
-
-
-def boxed(picture: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The picture with a 4-px box and a filled tag in the first emotion's colour: what the
-    overlay check must recognise (or not, away from the face)."""
-    out = picture.copy()
-    x, y, w, h = box
-    color = next(iter(EMOTION_COLORS_RGB.values()))
-    cv2.rectangle(out, (x, y), (x + w, y + h), color, 4)
-    cv2.rectangle(out, (x, max(0, y - 20)), (x + min(w, 100), y), color, -1)
-    return out
-
-
-def has_overlay(frame: np.ndarray, reference: np.ndarray) -> bool:
-    return (max(new_emotion_color_pixels(frame, reference).values()) >= MIN_NEW_COLOR_PIXELS
-            and readout_darkened(frame, reference))
-
-
 def test_the_camera_stream_comes_back_with_emotion_overlays(tiny_models_dir, astronaut, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (see requirements-dev)")
-    picture = camera_picture(astronaut)
+    picture = camera_canvas(astronaut)
     # the check fires on a box drawn at the face, not on the raw input or a box elsewhere
-    assert not has_overlay(picture, picture)
+    assert not overlay_drawn(picture, picture)
     assert max(new_emotion_color_pixels(boxed(picture, (10, 10, 120, 120)), picture).values()) < MIN_NEW_COLOR_PIXELS
     face_y, face_x = face_region(picture.shape)
     at_face = (face_x.start + 30, face_y.start + 30, face_x.stop - face_x.start - 60, face_y.stop - face_y.start - 60)
@@ -126,7 +81,7 @@ def run_webcam_page(browser, url: str, picture: np.ndarray, log: Path) -> tuple[
     last: np.ndarray | None = None
     while time.monotonic() < deadline:
         last = visitor.grab()
-        if last is not None and has_overlay(last, picture):
+        if last is not None and overlay_drawn(last, picture):
             break
         visitor.page.wait_for_timeout(500)
     else:

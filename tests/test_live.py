@@ -416,3 +416,21 @@ def test_bad_frames_are_refused_with_a_clear_error():
     processor = LiveProcessor(stub_analyzer())
     with pytest.raises(ValueError, match="RGB uint8"):
         processor.process_rgb(np.zeros((10, 10), np.float32))
+
+
+def test_the_browser_tests_overlay_check_fails_when_the_analysis_fails(astronaut):
+    """bench.browser.overlay_drawn is what the browser, relay, HTTPS, privacy and load tests call
+    "processed": it must pass on a frame our callback analysed and fail on one whose analysis
+    raised (the FPS readout is drawn on both)."""
+    from bench.browser import camera_canvas, overlay_drawn, readout_darkened
+    from fer_core.detection import create_detector
+
+    picture = camera_canvas(astronaut)
+    frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+    working = LiveProcessor(FaceAnalyzer(create_detector(), StubClassifier("sad")))
+    broken = LiveProcessor(FaceAnalyzer(create_detector(), BrokenClassifier("sad")))
+    good = working.process(frame).to_ndarray(format="rgb24")
+    bad = broken.process(frame).to_ndarray(format="rgb24")
+    assert readout_darkened(good, picture) and readout_darkened(bad, picture)
+    assert overlay_drawn(good, picture)
+    assert not overlay_drawn(bad, picture) and not overlay_drawn(picture, picture)

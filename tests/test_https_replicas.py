@@ -130,6 +130,20 @@ def test_webcam_over_https_through_caddy_with_sticky_replicas(tiny_models_dir, a
                         page.goto(f"{base}/", wait_until="domcontentloaded")
                         assert replica_of(page) == first
                     assert [c["value"] for c in second.cookies() if c["name"] == "fer_replica"] == [cookie["value"]]
+
+                    # stickiness with one replica dead would pass the checks above: new visitors
+                    # (no cookie) must reach both. Caddy picks at random for them, so 24 fresh
+                    # visitors all missing one replica has odds of 2 in 16 million
+                    seen = {first}
+                    for _ in range(24):
+                        fresh = browser.new_context(ignore_https_errors=True)
+                        fresh_page = fresh.new_page()
+                        fresh_page.goto(f"{base}/", wait_until="domcontentloaded")
+                        seen.add(replica_of(fresh_page))
+                        fresh.close()
+                        if seen == {"a", "b"}:
+                            break
+                    assert seen == {"a", "b"}, f"new visitors only ever reached replica {seen}"
                 finally:
                     browser.close()
         finally:

@@ -146,3 +146,51 @@ def test_cli_face_crops_mode_skips_detection(tiny_models_dir, tmp_path):
     records = json.loads(crops.stdout)
     assert [len(r["faces"]) for r in records] == [1, 1, 1]
     assert records[0]["faces"][0]["box"] == {"x": 0, "y": 0, "width": 48, "height": 48}
+
+
+def test_cli_predict_options_change_what_runs(tiny_models_dir, photo, tmp_path):
+    """--runtime, --detector, --min-score and --no-flip-tta each reach the pipeline: the
+    answers differ where they must and the bad values get one line each."""
+    env = {"FER_MODELS_DIR": str(tiny_models_dir)}
+
+    def faces(*options: str) -> list[dict]:
+        result = run_cli("predict", str(photo), "--json", *options, env=env)
+        assert result.returncode == 0, result.stderr
+        (record,) = json.loads(result.stdout)
+        return record["faces"]
+
+    plain, flipped = faces("--no-flip-tta"), faces("--flip-tta")
+    assert plain[0]["box"] == flipped[0]["box"] and plain[0]["probabilities"] != flipped[0]["probabilities"]
+    haar = faces("--detector", "haar")
+    assert len(haar) == 1 and haar[0]["box"] != plain[0]["box"]  # another detector, another box
+    assert faces("--min-score", "0.999") == []  # nothing is that sure of the astronaut's face
+    if (tiny_models_dir / "tiny" / "model_int8.tflite").is_file():
+        int8 = faces("--runtime", "int8", "--no-flip-tta")
+        assert int8[0]["box"] == plain[0]["box"] and int8[0]["probabilities"] != plain[0]["probabilities"]
+    else:  # export found it lost accuracy and did not ship it: a clear message
+        no_int8 = run_cli("predict", str(photo), "--runtime", "int8", env=env)
+        assert no_int8.returncode == 1 and "no quantized variant" in no_int8.stderr
+    bad = run_cli("predict", str(photo), "--min-score", "1.5", env=env)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr and "min_score" in bad.stderr
+
+
+def test_cli_evaluate_and_select_default_on_the_tiny_zoo(tiny_models_dir, synthetic_data, tmp_path):
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, root)
+    env = {"FER_MODELS_DIR": str(root)}
+    evaluated = run_cli("evaluate", "tiny", "--data", str(synthetic_data), "--no-timing", env=env)
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads((root / "tiny" / "metrics.json").read_text())
+    assert metrics["count"] == 28 and 0.0 <= metrics["accuracy"] <= 1.0
+    chosen = run_cli("select-default", env=env)
+    assert chosen.returncode == 0, chosen.stderr
+    index = json.loads((root / "index.json").read_text())
+    assert index["default"] == "tiny" and "PublicTest" in index["default_rule"]
+    # tiny has no FER+ figures (no votes beside the synthetic data): the rule says what it fell back to
+    votes = run_cli("select-default", "--benchmark", "ferplus", env=env)
+    assert votes.returncode == 0 and "highest FER2013 accuracy on PublicTest" in votes.stdout
+    (root / "tiny" / "metrics.json").unlink()
+    none_left = run_cli("select-default", env=env)
+    assert none_left.returncode == 1 and "Traceback" not in none_left.stderr and "evaluate one first" in none_left.stderr

@@ -174,3 +174,13 @@ def test_a_detector_rejects_an_unusable_image_with_a_fer_error():
         check_image(np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(UnusableImageError, match="uint8"):
         check_image(np.zeros((40, 40, 3), np.float32))
+
+
+def test_a_dataset_with_an_unreadable_image_names_it(tmp_path: Path, synthetic_data: Path):
+    data = tmp_path / "data"
+    shutil.copytree(synthetic_data, data)
+    (data / "train" / "happy" / "Training_broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    result = run_cli("train", "--arch", "baseline_cnn", "--data", str(data), "--out", str(tmp_path / "run"),
+                     "--epochs", "1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot read image" in result.stderr and "Training_broken.png" in result.stderr

@@ -244,3 +244,36 @@ def test_limits_are_validated():
         VideoLimits(max_seconds=0)
     with pytest.raises(ValueError):
         VideoLimits(max_long_side=1)
+
+
+def test_a_video_with_a_sound_track_is_analysed_and_the_sound_left_out(analyzer, astronaut):
+    """Phone videos carry audio: its packets are skipped, every video frame is analysed."""
+    small = astronaut[::2, ::2].copy()
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as output:
+        video = output.add_stream("libx264", rate=FPS)
+        video.width, video.height, video.pix_fmt = small.shape[1], small.shape[0], "yuv420p"
+        audio = output.add_stream("aac", rate=16000)
+        for i in range(6):
+            for packet in video.encode(av.VideoFrame.from_ndarray(small, format="rgb24")):
+                output.mux(packet)
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            sound.sample_rate, sound.pts = 16000, i * 1024
+            for packet in audio.encode(sound):
+                output.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode():
+                output.mux(packet)
+    result = process_video(buffer.getvalue(), analyzer, name="with_sound.mp4")
+    assert len(result.frames) == 6 and all(len(r.faces) == 1 for r in result.frames)
+    with av.open(io.BytesIO(result.video)) as annotated:
+        assert len(annotated.streams.video) == 1 and not annotated.streams.audio
+
+
+def test_a_video_track_without_frames_is_a_clear_error(analyzer):
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as output:  # a header and no frame
+        stream = output.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    with pytest.raises(VideoLoadError, match="“empty.mp4”"):
+        process_video(buffer.getvalue(), analyzer, name="empty.mp4")

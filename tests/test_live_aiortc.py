@@ -1,0 +1,104 @@
+"""The third layer of streamlit-webrtc's test plan: a real WebRTC session in one process, no
+server and no browser. Two aiortc peer connections on loopback: the "browser" sends the
+astronaut as its camera; the "server" runs every received frame through `LiveProcessor` (the
+page's own callback, `recv_queued`) and sends the result back, as streamlit-webrtc does. The
+check is what a viewer sees: frames come back VP8-encoded with the emotion box at the face and
+the readout (bench.browser.overlay_drawn), and the processor counted them. Nothing is timed:
+the waits only bound how long a broken build may hang."""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+
+import av
+import numpy as np
+import pytest
+
+aiortc = pytest.importorskip("aiortc", reason="the app extra (streamlit-webrtc brings aiortc)")
+from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection  # noqa: E402
+
+from bench.browser import camera_canvas, overlay_drawn  # noqa: E402
+from fer_core.live import LiveOptions, LiveProcessor  # noqa: E402
+
+FRAMES_BACK = 5  # analysed frames the viewer must get
+HANG_S = 120  # only a broken build waits this long
+
+
+class Camera(MediaStreamTrack):
+    """The visitor's camera: one picture, 30 frames a second of media time (paced by aiortc's
+    encoder, not by us)."""
+
+    kind = "video"
+
+    def __init__(self, picture: np.ndarray) -> None:
+        super().__init__()
+        self.picture, self.pts = picture, 0
+
+    async def recv(self) -> av.VideoFrame:
+        await asyncio.sleep(1 / 30)  # a camera does not deliver faster than its frame rate
+        frame = av.VideoFrame.from_ndarray(self.picture, format="rgb24")
+        frame.pts, frame.time_base = self.pts, fractions.Fraction(1, 90000)
+        self.pts += 3000
+        return frame
+
+
+class Processed(MediaStreamTrack):
+    """The server's track back to the visitor: each received frame through the page's callback."""
+
+    kind = "video"
+
+    def __init__(self, source: MediaStreamTrack, processor: LiveProcessor) -> None:
+        super().__init__()
+        self.source, self.processor = source, processor
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self.source.recv()
+        (out,) = await self.processor.recv_queued([frame])
+        return out
+
+
+async def session(processor: LiveProcessor, picture: np.ndarray) -> list[np.ndarray]:
+    config = RTCConfiguration(iceServers=[])  # loopback host candidates only: nothing leaves the machine
+    browser, server = RTCPeerConnection(config), RTCPeerConnection(config)
+    browser.addTransceiver(Camera(picture), direction="sendrecv")
+    came_back: asyncio.Queue[av.VideoFrame] = asyncio.Queue()
+    pumps: list[asyncio.Task] = []  # held, so the task is not garbage-collected mid-stream
+
+    @server.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        server.addTrack(Processed(track, processor))
+
+    @browser.on("track")
+    def on_returned(track: MediaStreamTrack) -> None:
+        async def pump() -> None:
+            while True:
+                await came_back.put(await track.recv())
+        pumps.append(asyncio.ensure_future(pump()))
+
+    try:
+        await browser.setLocalDescription(await browser.createOffer())
+        await server.setRemoteDescription(browser.localDescription)
+        await server.setLocalDescription(await server.createAnswer())
+        await browser.setRemoteDescription(server.localDescription)
+        frames = []
+        while len(frames) < FRAMES_BACK:
+            rgb = (await asyncio.wait_for(came_back.get(), HANG_S)).to_ndarray(format="rgb24")
+            if overlay_drawn(rgb, picture):  # the first frames may predate the first analysis
+                frames.append(rgb)
+        return frames
+    finally:
+        for task in pumps:
+            task.cancel()
+        await browser.close()
+        await server.close()
+
+
+def test_frames_round_trip_through_webrtc_and_come_back_analysed(analyzer, astronaut):
+    picture = camera_canvas(astronaut)
+    processor = LiveProcessor(analyzer, LiveOptions(show_stats=True))
+    frames = asyncio.run(asyncio.wait_for(session(processor, picture), HANG_S * 2))
+    assert len(frames) == FRAMES_BACK and all(f.shape == picture.shape for f in frames)
+    snap = processor.snapshot()
+    assert snap.frames_analyzed >= FRAMES_BACK and snap.last_error is None
+    assert snap.timeline[-1].faces == 1  # the astronaut, found in the frames that came over the wire

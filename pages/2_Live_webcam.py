@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
-from streamlit_webrtc.config import Translations
 
 from fer_core.errors import FerError
 from fer_core.ice import IceConfigError, fallback_configuration, rtc_configuration, turn_ttl
@@ -23,6 +22,9 @@ from fer_core.live import NO_FACE, LiveOptions, LiveProcessor, LiveSnapshot
 from fer_core.stream_load import camera_fps, max_streams_from_env, may_start, video_constraints
 from ui.resources import analysis_gate, get_analyzer, stream_activity
 from ui.settings import sidebar_settings
+
+if TYPE_CHECKING:  # a type only: tests replace streamlit_webrtc with a stub that has no config module
+    from streamlit_webrtc.config import Translations
 
 TIMELINE_SECONDS = 60  # the chart shows the last minute
 PROCESSOR_KEY = "live_processor"

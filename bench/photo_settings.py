@@ -52,8 +52,8 @@ from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES, create_detector
 from fer_core.image_io import load_image
 from fer_core.labels import EMOTIONS
 from fer_core.model_zoo import default_flip_tta, default_model_name, list_models, load_model, most_accurate
-from fer_core.photo_eval import NOT_FOUND, dataset_name, largest, list_photos, score_photos
-from fer_core.pipeline import FaceAnalyzer
+from fer_core.photo_eval import NOT_FOUND, dataset_name, list_photos, score_photos
+from fer_core.pipeline import FaceAnalyzer, largest_face
 from fer_core.preprocessing import (
     DEFAULT_FRAMING,
     Framing,
@@ -189,7 +189,7 @@ def brief(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def detect_all(analyzer: FaceAnalyzer, images: Sequence[np.ndarray], labels: Sequence[int]) -> list[Found]:
-    return [Found(label, largest(analyzer.detect(image))) for image, label in zip(images, labels)]
+    return [Found(label, largest_face(analyzer.detect(image))) for image, label in zip(images, labels)]
 
 
 def box_mapping(reference: Sequence[Found], other: Sequence[Found], min_iou: float = 0.3) -> dict[str, Any] | None:

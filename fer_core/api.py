@@ -19,22 +19,26 @@ _build_lock = threading.Lock()
 
 
 @lru_cache(maxsize=4)
-def _cached_analyzer(model: str | None, detector: str | None) -> FaceAnalyzer:
-    return FaceAnalyzer.default(model=model, detector=detector)
+def _cached_analyzer(model: str | None, detector: str | None, flip_tta: bool | None) -> FaceAnalyzer:
+    return FaceAnalyzer.default(model=model, detector=detector, flip_tta=flip_tta)
 
 
-def default_analyzer(model: str | None = None, detector: str | None = None) -> FaceAnalyzer:
-    """The shared analyzer for (`model`, `detector`); None means the shipped default."""
+def default_analyzer(model: str | None = None, detector: str | None = None,
+                     flip_tta: bool | None = None) -> FaceAnalyzer:
+    """The shared analyzer for (`model`, `detector`, `flip_tta`); None means the shipped
+    default (flip TTA: as the app runs the default model)."""
     with _build_lock:  # two threads calling first at once build it once
-        return _cached_analyzer(model, detector)
+        return _cached_analyzer(model, detector, flip_tta)
 
 
 def analyze(image: ImageSource | np.ndarray, *, model: str | None = None,
-            detector: str | None = None) -> list[FaceResult]:
+            detector: str | None = None, flip_tta: bool | None = None) -> list[FaceResult]:
     """Every face in `image` with its 7 emotion probabilities, numbered left to right.
+    `flip_tta` True also classifies each face's mirror image and averages the two (twice the
+    work); None follows the app's choice for the default model.
 
     `image` is a path, encoded file bytes, a binary file object, or an RGB uint8 array
     (H, W, 3); a PIL image works through `numpy.asarray(pil_image.convert("RGB"))`. Unreadable
     files raise `fer_core.image_io.ImageLoadError` with a one-sentence reason."""
     pixels = image if isinstance(image, np.ndarray) else load_image(image)
-    return default_analyzer(model, detector).analyze(pixels)
+    return default_analyzer(model, detector, flip_tta).analyze(pixels)

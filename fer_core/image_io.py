@@ -25,6 +25,8 @@ MAX_PIXELS: Final[int] = 50_000_000
 # Pillow format names we open; MPO (multi-picture JPEG from phones) arrives via the JPEG plugin.
 ALLOWED_FORMATS: Final[tuple[str, ...]] = ("JPEG", "PNG", "WEBP", "BMP", "TIFF")
 ALLOWED_FORMATS_TEXT: Final[str] = "JPEG, PNG, WebP, BMP or TIFF"
+# the file names of those formats: what a folder of photos (CLI, evaluation, training data) is read for
+IMAGE_SUFFIXES: Final[frozenset[str]] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 
 ImageSource = bytes | bytearray | memoryview | str | os.PathLike | BinaryIO
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 # Index order of the FER2013 challenge CSV (column `emotion`); every model outputs this order.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 NUM_CLASSES = len(EMOTIONS)
+# The answer when no face is in view or found: a row of the live summary, a column of photo results.
+NO_FACE = "no face"
 
 # One colour per emotion (RGB), chosen to stay distinguishable for common colour-vision deficiencies
 # (Okabe-Ito palette plus grey for neutral).

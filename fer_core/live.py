@@ -34,13 +34,12 @@ import numpy as np
 
 from fer_core.analysis_gate import AnalysisGate
 from fer_core.drawing import draw_faces, draw_text_overlay
-from fer_core.labels import EMOTIONS
-from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer
+from fer_core.labels import EMOTIONS, NO_FACE
+from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer, largest_face
 from fer_core.stream_load import StreamActivity
 
 logger = logging.getLogger(__name__)
 
-NO_FACE = "no face"  # summary row for time without any face in view
 DEFAULT_HISTORY = 1800  # timeline rows kept: a minute at 30 analysed frames per second
 MAX_FRAME_GAP_S = 1.0  # a longer pause (stream stalled) counts as this long in the summary
 # Longest wait for an analysis turn before the frames are skipped (streamlit-webrtc stops a
@@ -182,11 +181,6 @@ class LiveSnapshot:
             writer.writerow([f"{r.t:.3f}", r.faces, "" if r.face_id is None else r.face_id,
                              r.emotion or "", *probs, f"{r.latency_ms:.1f}"])
         return out.getvalue()
-
-
-def main_face(faces: Sequence[FaceResult]) -> FaceResult | None:
-    """The largest face: the person sitting at the camera."""
-    return max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
 
 
 def stats_lines(fps: float, latency_ms: float, drop_share: float) -> list[str]:
@@ -371,7 +365,7 @@ class LiveProcessor:
 
     def _record(self, started: float, finished: float, faces: list[FaceResult],
                 error: str | None) -> tuple[float, float, float]:
-        main = main_face(faces)
+        main = largest_face(faces)
         with self._state_lock:
             if self._t0 is None:
                 self._t0 = started

@@ -40,6 +40,7 @@ CARD_FILE = "card.md"
 TRAIN_CONFIG_FILE = "train_config.json"
 PHOTOS_GLOB = "photos_*.json"
 RUNTIMES = ("float", "int8")
+MAX_DEFAULT_MS_PER_FACE = 2.0  # the default must keep the live webcam fast: at most this per face, as the app runs it
 
 
 PACKAGED_MODELS = Path(__file__).resolve().parent / "_models"  # in a wheel (pyproject maps models/ here)
@@ -150,6 +151,12 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
 
 def default_model_name(root: Path | None = None) -> str:
     return str(read_index(root)["default"])
+
+
+def default_rule(root: Path | None = None) -> str:
+    """How the default was chosen, in words (written by `select-default` into the index)."""
+    return str(read_index(root).get("default_rule") or
+               f"chosen on PublicTest, at most {MAX_DEFAULT_MS_PER_FACE:g} ms per face as the app runs it")
 
 
 def default_flip_tta(root: Path | None = None) -> bool:

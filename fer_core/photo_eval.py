@@ -19,15 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from fer_core.detection.base import Detection
 from fer_core.errors import FerError
-from fer_core.image_io import ImageLoadError, load_image
-from fer_core.labels import EMOTIONS, NUM_CLASSES
+from fer_core.image_io import IMAGE_SUFFIXES, ImageLoadError, load_image
+from fer_core.labels import EMOTIONS, NO_FACE, NUM_CLASSES
 from fer_core.metrics import confusion_matrix, per_class_scores
-from fer_core.pipeline import FaceAnalyzer
-from fer_core.predict_cli import IMAGE_SUFFIXES
+from fer_core.pipeline import FaceAnalyzer, largest_face
 
-NO_FACE = "no face"
 NOT_FOUND = NUM_CLASSES  # prediction index of a photo without a usable face
 PHOTOS_FILE_PREFIX = "photos_"  # models/<name>/photos_<dataset>.json
 
@@ -68,11 +65,6 @@ def list_photos(root: str | Path) -> list[LabelledPhoto]:
     return photos
 
 
-def largest(found: Sequence[Detection]) -> Detection | None:
-    """The face a one-label photo is about: the largest box (ties: the detector's order)."""
-    return max(found, key=lambda d: d.box[2] * d.box[3], default=None)
-
-
 def score_photos(labels: Sequence[int], predictions: Sequence[int]) -> dict[str, Any]:
     """Aggregate end-to-end scores. `predictions` holds an EMOTIONS index, or NOT_FOUND."""
     y_true = np.asarray(labels, dtype=np.int64)
@@ -104,7 +96,7 @@ def score_photos(labels: Sequence[int], predictions: Sequence[int]) -> dict[str,
 
 def predict_photo(analyzer: FaceAnalyzer, image: np.ndarray) -> int:
     """The pipeline's answer for a one-label photo: the largest face's emotion, or NOT_FOUND."""
-    face = largest(analyzer.detect(image))
+    face = largest_face(analyzer.detect(image))
     if face is None:
         return NOT_FOUND
     probs = analyzer.classify(image, [face.box], [face.landmarks])

@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -21,6 +22,15 @@ from fer_core.image_io import downscale_for_detection, scale_box
 from fer_core.labels import EMOTIONS
 from fer_core.preprocessing import Box, Framing, crop_face, framing_for, to_grayscale, to_model_input
 from fer_core.tracking import IoUTracker
+
+HasBox = TypeVar("HasBox", Detection, "FaceResult")
+
+
+def largest_face(faces: Sequence[HasBox]) -> HasBox | None:
+    """The face a single-frame answer is about (a one-label photo, the webcam's person at the
+    camera): the largest box; ties go to the first (the detector's order). None if no face."""
+    return max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
+
 
 MAX_DETECT_SIDE = 1280  # detectors see at most this many pixels on the longer side
 MAX_FACES = 100  # more than this per image is a crowd shot; the largest faces are kept

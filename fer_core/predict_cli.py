@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from fer_core.errors import FerError
-from fer_core.image_io import ImageLoadError, load_image
+from fer_core.image_io import IMAGE_SUFFIXES, ImageLoadError, load_image
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult
 
 T = TypeVar("T")
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 PROGRESS_FROM = 5  # show a progress bar from this many files on
 
 

@@ -17,14 +17,14 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer_core.drawing import draw_faces
 from fer_core.errors import FerError
-from fer_core.image_io import ALLOWED_FORMATS_TEXT, downscale_for_detection, encode_png, load_image
+from fer_core.image_io import ALLOWED_FORMATS_TEXT, IMAGE_SUFFIXES, downscale_for_detection, encode_png, load_image
 from fer_core.labels import EMOTIONS
 from ui.charts import probability_bars
 from ui.resources import get_analyzer
 from ui.results import PHOTO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv
 from ui.settings import sidebar_settings
 
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff"]
+PHOTO_TYPES = sorted(suffix[1:] for suffix in IMAGE_SUFFIXES)
 MAX_FILES = 20  # per run: more would keep the page busy for minutes on a small server
 MAX_CARDS = 12  # per photo; every face is still in the table and the downloads
 CARDS_PER_ROW = 4

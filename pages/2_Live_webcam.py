@@ -17,8 +17,8 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer_core.errors import FerError
 from fer_core.ice import IceConfigError, fallback_configuration, rtc_configuration, turn_ttl
-from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
-from fer_core.live import NO_FACE, LiveOptions, LiveProcessor, LiveSnapshot
+from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS, NO_FACE
+from fer_core.live import LiveOptions, LiveProcessor, LiveSnapshot
 from fer_core.stream_load import camera_fps, max_streams_from_env, may_start, video_constraints
 from ui.resources import analysis_gate, get_analyzer, stream_activity
 from ui.settings import sidebar_settings

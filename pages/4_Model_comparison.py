@@ -9,7 +9,7 @@ import streamlit as st
 
 from fer_core.classifier import ModelNotFoundError
 from fer_core.labels import EMOTIONS
-from fer_core.model_zoo import default_model_name, list_models, most_accurate
+from fer_core.model_zoo import default_model_name, default_rule, list_models, most_accurate
 from ui.charts import confusion_heatmap, history_figure, per_class_bars, per_class_comparison, speed_accuracy_scatter
 from ui.comparison import (
     PHOTO_COLUMNS,
@@ -71,8 +71,7 @@ try:  # both chosen on PublicTest only, from the stored metrics
     best, best_flip = most_accurate()
     best_metrics = as_dict(by_name[best].metrics) if best in by_name else {}
     best_acc = (as_dict(as_dict(best_metrics.get("variants")).get("flip_tta")) if best_flip else best_metrics).get("accuracy")
-    st.info(f"**Default: {default_model_name()}**, the single model with the best PublicTest accuracy at "
-            f"<= 2 ms per face. **Most accurate option: {best}{' with flip TTA' if best_flip else ''}**"
+    st.info(f"**Default: {default_model_name()}** ({default_rule()}). **Most accurate option: {best}{' with flip TTA' if best_flip else ''}**"
             + (f", {100 * best_acc:.2f}% on PrivateTest" if isinstance(best_acc, float) else "")
             + " (best PublicTest accuracy of every model, with and without flip TTA; choose it in the "
               "sidebar's model and TTA settings).")

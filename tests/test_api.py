@@ -58,6 +58,15 @@ def test_the_default_analyzer_is_built_once_and_reused(tiny_default) -> None:
     assert fer_core.default_analyzer(detector="haar") is not first  # another key, another analyzer
 
 
+def test_analyze_takes_flip_tta_as_the_readme_says(tiny_default, astronaut) -> None:
+    plain = fer_core.analyze(astronaut, flip_tta=False)
+    flipped = fer_core.analyze(astronaut, flip_tta=True)
+    assert fer_core.default_analyzer(flip_tta=True).classifier.flip_tta
+    assert not fer_core.default_analyzer(flip_tta=False).classifier.flip_tta
+    assert plain[0].box == flipped[0].box
+    assert not np.allclose(plain[0].probabilities, flipped[0].probabilities)  # the mirror was averaged in
+
+
 def test_the_default_analyzer_uses_flip_tta_as_the_app_does(tiny_models_dir: Path, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     zoo = tmp_path / "models"

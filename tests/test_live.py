@@ -16,10 +16,9 @@ import pytest
 
 from fer_core.detection.base import Detection
 from fer_core.drawing import draw_text_overlay, emotion_color
-from fer_core.labels import EMOTIONS
+from fer_core.labels import EMOTIONS, NO_FACE
 from fer_core.live import (
     MAX_FRAME_GAP_S,
-    NO_FACE,
     LiveOptions,
     LiveProcessor,
     stats_lines,

@@ -11,7 +11,7 @@ import streamlit as st
 
 from fer_core.classifier import ModelNotFoundError
 from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTOR_NAMES
-from fer_core.model_zoo import default_flip_tta, default_model_name, list_models
+from fer_core.model_zoo import MAX_DEFAULT_MS_PER_FACE, default_flip_tta, default_model_name, list_models
 from ui.session_reaper import start_session_reaper
 
 DEFAULT_SMOOTHING = 0.6
@@ -80,7 +80,7 @@ def sidebar_settings() -> Settings:
     sb.toggle("Flip test-time augmentation", key="_w_" + FLIP_TTA, on_change=_store, args=(FLIP_TTA,),
               help="Also classify the mirrored face and average: a little more accurate, twice the work. "
                    "On by default when it scored higher on PublicTest for the default model and keeps it "
-                   "within 2 ms per face.")
+                   f"within {MAX_DEFAULT_MS_PER_FACE:g} ms per face.")
     selected = models[names.index(st.session_state[MODEL])]
     runtimes = ["float"] + (["int8"] if selected.has_runtime("int8") and not selected.is_ensemble else [])
     if st.session_state[RUNTIME] not in runtimes:

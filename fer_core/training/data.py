@@ -19,11 +19,11 @@ import cv2
 import numpy as np
 
 from fer_core.errors import FerError
+from fer_core.image_io import IMAGE_SUFFIXES
 from fer_core.labels import EMOTIONS, NUM_CLASSES
 from fer_core.preprocessing import resize_face
 
 SPLITS = ("train", "val", "test")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 _PREFIX_SPLIT = {"training": "train", "publictest": "val", "privatetest": "test"}
 _CSV_USAGE_SPLIT = {"training": "train", "publictest": "val", "privatetest": "test"}
 

@@ -28,6 +28,7 @@ from fer_core.model_zoo import (
     HISTORY_FILE,
     INDEX_FILE,
     INT8_FILE,
+    MAX_DEFAULT_MS_PER_FACE,
     METRICS_FILE,
     TRAIN_CONFIG_FILE,
     get_model,
@@ -36,7 +37,6 @@ from fer_core.model_zoo import (
 
 MAX_INT8_DROP = 0.005  # the quantized model ships only if it loses at most half a point
 MIN_CALIBRATION_IMAGES = 500  # a temperature fitted on a handful of faces is noise: below this, none is fitted
-MAX_DEFAULT_MS_PER_FACE = 2.0  # the default must keep the live webcam fast (issue: best single model <= 2 ms)
 
 
 def export_tflite(keras_path: str | os.PathLike, out_path: str | os.PathLike, *, quantize: bool = False) -> Path:

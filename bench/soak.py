@@ -65,6 +65,25 @@ def ask_probe(server: psutil.Process, out: Path, timeout_s: float = PROBE_TIMEOU
     return None
 
 
+SESSION_KINDS = ("LiveProcessor", "WebRtcWorker", "RTCPeerConnection")  # what a webcam session holds
+
+
+def released(probe: dict[str, Any] | None) -> bool:
+    """Did the probe see no live object of a webcam session?"""
+    held = (probe or {}).get("objects", {})
+    return bool(probe) and all(held.get(kind, 0) == 0 for kind in SESSION_KINDS)
+
+
+def wait_released(server: psutil.Process, out: Path, bound_s: float) -> dict[str, Any] | None:
+    """Ask the probe until the sessions' objects are gone or `bound_s` passed; the last answer."""
+    deadline = time.monotonic() + bound_s
+    probe = ask_probe(server, out)
+    while not released(probe) and time.monotonic() < deadline:
+        time.sleep(1.0)
+        probe = ask_probe(server, out)
+    return probe
+
+
 def slope(xs: Sequence[float], ys: Sequence[float]) -> float:
     """Least-squares slope; 0 when fewer than two points."""
     if len(xs) < 2:
@@ -248,9 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     sessions = sessions_phase(browser, url, frames[0], server, args.sessions)
                 finally:
                     browser.close()
-            time.sleep(args.session_ttl + EXPIRY_MARGIN_S)
+            # wait for the state, not for a time: the sessions count as expired once the probe sees
+            # none of their objects alive (at most the TTL plus Streamlit's check interval)
+            probe = wait_released(server, probe_out, args.session_ttl + EXPIRY_MARGIN_S)
             expired = server_sample(server, time.monotonic())
-            probe = ask_probe(server, probe_out)
     report = {
         "model": default_model_name(), "flip_tta": default_flip_tta(), "date": time.strftime("%Y-%m-%d"), "minutes": args.minutes,
         "sessions": args.sessions, "sample_seconds": args.sample_seconds, "session_ttl_s": args.session_ttl,

@@ -131,7 +131,8 @@ def test_photo_video_and_webcam_leave_no_trace(tiny_models_dir, astronaut, tmp_p
             finally:
                 browser.close()
         # the sessions expire; the app's session reaper shuts them down and their media are dropped
-        deadline = time.monotonic() + SESSION_TTL_S + 3 * REAP_EVERY_S
+        # wait for the state, bounded only against a hang: the reaper acts within a few of its periods
+        deadline = time.monotonic() + SESSION_TTL_S + 3 * REAP_EVERY_S + 60
         while True:
             after = {url: status(url) for url in served}
             if set(after.values()) == {404} or time.monotonic() > deadline:

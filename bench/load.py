@@ -146,7 +146,7 @@ class RtcClients:
 
     def __init__(self, frames: list[np.ndarray]) -> None:
         self.loop, self.me = ClientLoop(), psutil.Process()
-        # the camera at every rate the page may ask for (fer_core.stream_load): 30 FPS and half that
+        # the camera at every rate the page may ask for (fer_core.live.capacity): 30 FPS and half that
         self.cameras = {CAMERA_FPS: encode_vp8(frames, CAMERA_FPS),
                         CAMERA_FPS // 2: encode_vp8(frames[::2], CAMERA_FPS // 2)}
 

@@ -3,7 +3,7 @@ encode the annotated frames as an H.264 MP4, all in memory (nothing is written t
 
     result = process_video(upload_bytes, analyzer, smoothing=0.6, on_progress=print)
     result.video          # MP4 bytes, plays in every browser
-    result.frames         # one FrameRecord per analysed frame (time, tracked faces)
+    result.frames         # one AnalysedFrame per analysed frame (time, tracked faces)
     times, probs = result.timeline(result.main_face_id())
 
 `iter_process_video` is the same loop as a generator that yields a `Progress` per frame and
@@ -79,7 +79,9 @@ class Progress:
 
 
 @dataclass(frozen=True)
-class FrameRecord:
+class AnalysedFrame:
+    """One frame of an uploaded video after analysis: every face in it, tracked and smoothed."""
+
     index: int  # position in the annotated video
     time_s: float  # its time in the annotated video
     faces: tuple[FaceResult, ...]  # tracked ids, smoothed probabilities
@@ -88,7 +90,7 @@ class FrameRecord:
 @dataclass
 class VideoResult:
     video: bytes  # H.264 MP4
-    frames: list[FrameRecord]
+    frames: list[AnalysedFrame]
     fps: float
     width: int
     height: int
@@ -175,7 +177,7 @@ def iter_process_video(
         out_buffer = io.BytesIO()
         output = av.open(out_buffer, mode="w", format="mp4")
         out_stream = None
-        frames: list[FrameRecord] = []
+        frames: list[AnalysedFrame] = []
         geometry: _Geometry | None = None
         first_time: float | None = None
         last_slot = -1
@@ -208,7 +210,7 @@ def iter_process_video(
                 assert out_stream is not None  # made with the first frame's geometry above
                 for packet in out_stream.encode(out_frame):
                     output.mux(packet)
-                frames.append(FrameRecord(len(frames), len(frames) / out_fps, tuple(faces)))
+                frames.append(AnalysedFrame(len(frames), len(frames) / out_fps, tuple(faces)))
                 yield Progress(len(frames), expected, len(frames) / out_fps)
             if out_stream is not None:
                 for packet in out_stream.encode():  # flush the encoder
@@ -241,7 +243,7 @@ def iter_process_video(
 # --- timeline ------------------------------------------------------------------------------
 
 
-def main_face_id(frames: Sequence[FrameRecord]) -> int | None:
+def main_face_id(frames: Sequence[AnalysedFrame]) -> int | None:
     """The face seen in the most frames (ties: the larger one on average); None if no face."""
     seen: Counter[int] = Counter()
     area: Counter[int] = Counter()
@@ -254,7 +256,7 @@ def main_face_id(frames: Sequence[FrameRecord]) -> int | None:
     return max(seen, key=lambda fid: (seen[fid], area[fid] / seen[fid], -fid))
 
 
-def timeline(frames: Sequence[FrameRecord], face_id: int | None) -> tuple[np.ndarray, np.ndarray]:
+def timeline(frames: Sequence[AnalysedFrame], face_id: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(times (N,), probabilities (N, 7)) of one face over all frames; NaN rows where it is
     not in the frame, so charts show gaps rather than invented values."""
     times = np.array([record.time_s for record in frames], dtype=np.float64)

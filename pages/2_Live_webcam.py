@@ -10,16 +10,14 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer_core.errors import FerError
-from fer_core.ice import IceConfigError, fallback_configuration, rtc_configuration, turn_ttl
-from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS, NO_FACE
-from fer_core.live import LiveOptions, LiveProcessor, LiveSnapshot
-from fer_core.stream_load import camera_fps, max_streams_from_env, may_start, video_constraints
+from fer_core.live import LiveOptions, LiveProcessor
+from fer_core.live.capacity import camera_fps, max_streams_from_env, may_start, video_constraints
+from fer_core.live.ice import IceConfigError, fallback_configuration, rtc_configuration, turn_ttl
+from ui.charts import time_share_bars, timeline_figure
 from ui.resources import analysis_gate, get_analyzer, stream_activity
 from ui.settings import sidebar_settings
 
@@ -104,7 +102,7 @@ if PROCESSOR_KEY not in st.session_state:
 processor: LiveProcessor = st.session_state[PROCESSOR_KEY]
 processor.configure(analyzer, options)
 
-# A full server turns new streams away rather than freeze every stream (fer_core.stream_load).
+# A full server turns new streams away rather than freeze every stream (fer_core.live.capacity).
 if not may_start(stream_activity(), id(processor), stream_limit):
     st.warning(f"This server is carrying as many live webcam streams as it can ({stream_limit}); one more "
                "would freeze everyone's video. Try again in a minute, or analyse a photo or a video file "
@@ -118,7 +116,7 @@ with video_col:
         key="fer-live-webcam",
         mode=WebRtcMode.SENDRECV,
         rtc_configuration=ice_configuration(),
-        # full frame rate while this server carries few streams, less beyond (fer_core.stream_load)
+        # full frame rate while this server carries few streams, less beyond (fer_core.live.capacity)
         media_stream_constraints={"video": video_constraints(camera_fps(stream_activity().active(excluding=id(processor)))),
                                   "audio": False},
         # Called with every frame that queued up during the last analysis; analyses the newest.
@@ -147,34 +145,6 @@ with video_col:
               help="Clear the timeline and the summary (they also restart when the camera restarts).")
 
 
-def timeline_figure(snapshot: LiveSnapshot) -> go.Figure:
-    """The main face's smoothed probabilities over the last minute; gaps where no face was seen."""
-    rows = snapshot.timeline
-    if rows:
-        rows = [r for r in rows if r.t >= rows[-1].t - TIMELINE_SECONDS]
-    t = [r.t for r in rows]
-    probs = np.array([r.probabilities if r.probabilities is not None else np.full(len(EMOTIONS), np.nan)
-                      for r in rows]).reshape(-1, len(EMOTIONS))
-    fig = go.Figure()
-    for i, name in enumerate(EMOTIONS):
-        fig.add_trace(go.Scatter(x=t, y=probs[:, i], name=name, mode="lines",
-                                 line={"color": "rgb({},{},{})".format(*EMOTION_COLORS_RGB[name]), "width": 2}))
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      title="Main face, last minute", xaxis_title="seconds",
-                      yaxis={"range": [0, 1], "title": "probability"}, legend={"orientation": "h", "y": -0.3})
-    return fig
-
-
-def summary_figure(snapshot: LiveSnapshot) -> go.Figure:
-    shares = snapshot.summary.shares()
-    names = [*EMOTIONS, NO_FACE]
-    colors = ["rgb({},{},{})".format(*EMOTION_COLORS_RGB[n]) for n in EMOTIONS] + ["rgb(80,80,80)"]
-    fig = go.Figure(go.Bar(x=[shares[n] * 100 for n in names], y=names, orientation="h", marker_color=colors))
-    fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10}, title="Share of time",
-                      xaxis={"range": [0, 100], "title": "%"}, yaxis={"autorange": "reversed"})
-    return fig
-
-
 def live_panel() -> None:
     snap = processor.snapshot()
     if snap.last_error:
@@ -191,8 +161,9 @@ def live_panel() -> None:
     b.metric("Latency", f"{snap.latency_ms:.0f} ms")
     c.metric("Skipped", f"{snap.drop_share * 100:.0f}%",
              help="Frames that arrived while the previous one was being analysed.")
-    st.plotly_chart(timeline_figure(snap), key="live_timeline")
-    st.plotly_chart(summary_figure(snap), key="live_summary")
+    times, probabilities = snap.timeline_arrays(TIMELINE_SECONDS)
+    st.plotly_chart(timeline_figure(times, probabilities, title="Main face, last minute"), key="live_timeline")
+    st.plotly_chart(time_share_bars(snap.summary.shares()), key="live_summary")
     d1, d2 = st.columns(2)
     d1.download_button("Summary (CSV)", snap.summary.to_csv(), "emotion_summary.csv", "text/csv",
                        on_click="ignore", key="live_summary_csv")

@@ -1,4 +1,4 @@
-"""The process-wide analysis gate (fer_core.analysis_gate) and live streams taking turns at it:
+"""The process-wide analysis gate (fer_core.live.gate) and live streams taking turns at it:
 never more analyses at once than slots, every stream served, frames skipped (not queued) while a
 stream waits longer than its limit. No Streamlit, no browser: bench.load measures the effect."""
 
@@ -10,9 +10,9 @@ import time
 import numpy as np
 import pytest
 
-import fer_core.live as live
-from fer_core.analysis_gate import AnalysisGate, slots_from_env
+import fer_core.live.processor as live
 from fer_core.live import LiveOptions, LiveProcessor
+from fer_core.live.gate import AnalysisGate, slots_from_env
 from fer_core.pipeline import FaceAnalyzer
 from tests.test_live import StubClassifier, StubDetector, grey_frame
 

@@ -25,7 +25,7 @@ from fer_core.image_io import ImageLoadError, encode_png, load_image
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
 from fer_core.model_zoo import list_models
 from fer_core.pipeline import FaceResult
-from fer_core.video import FrameRecord
+from fer_core.video import AnalysedFrame
 from ui import charts
 from ui.comparison import NOT_EVALUATED, confusion_matrix, load_entries, summary_rows, variant_rows
 from ui.results import PHOTO_COLUMNS, VIDEO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv, video_rows
@@ -314,7 +314,7 @@ def test_results_csv_and_json_hold_every_face():
 
 
 def test_video_rows_keep_frames_without_faces():
-    frames = [FrameRecord(0, 0.0, (_face(1, 3),)), FrameRecord(1, 0.25, ())]
+    frames = [AnalysedFrame(0, 0.0, (_face(1, 3),)), AnalysedFrame(1, 0.25, ())]
     parsed = list(csv.DictReader(io.StringIO(to_csv(video_rows(frames), VIDEO_COLUMNS))))
     assert [(r["frame"], r["time_s"], r["face"], r["emotion"]) for r in parsed] == [
         ("0", "0.0", "1", "happy"), ("1", "0.25", "", "")]

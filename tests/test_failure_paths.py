@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from fer_core.classifier import ModelNotFoundError
 from fer_core.errors import ConfigError, FerError, UnusableImageError
-from fer_core.ice import IceConfigError, fallback_configuration, rtc_configuration
 from fer_core.image_io import encode_png
+from fer_core.live.ice import IceConfigError, fallback_configuration, rtc_configuration
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from fer_core.ice import (
+from fer_core.live.ice import (
     DEFAULT_TURN_TTL_S,
     IceConfigError,
     ice_servers,

@@ -433,3 +433,24 @@ def test_the_browser_tests_overlay_check_fails_when_the_analysis_fails(astronaut
     assert readout_darkened(good, picture) and readout_darkened(bad, picture)
     assert overlay_drawn(good, picture)
     assert not overlay_drawn(bad, picture) and not overlay_drawn(picture, picture)
+
+
+def test_the_snapshot_gives_the_timeline_as_arrays_with_gaps_for_no_face():
+    from ui.charts import time_share_bars, timeline_figure
+
+    now = [0.0]
+    detector = StubDetector()
+    processor = LiveProcessor(FaceAnalyzer(detector, StubClassifier("happy")), clock=lambda: now[0])
+    for t, boxes in ((0.0, [BOX]), (1.0, []), (2.0, [BOX]), (70.0, [BOX])):  # the face leaves at 1 s
+        now[0], detector.boxes = t, boxes
+        processor.process(grey_frame(pts=int(t * 10)))
+    snap = processor.snapshot()
+    times, probs = snap.timeline_arrays()
+    assert times.tolist() == [0.0, 1.0, 2.0, 70.0]
+    assert np.isnan(probs[1]).all() and probs[0, EMOTIONS.index("happy")] == pytest.approx(1.0)
+    recent, _ = snap.timeline_arrays(last_seconds=60)
+    assert recent.tolist() == [70.0]  # the chart's last minute
+    figure = timeline_figure(times, probs, title="Main face, last minute")
+    assert [trace.name for trace in figure.data] == list(EMOTIONS)
+    bars = time_share_bars(snap.summary.shares())
+    assert list(bars.data[0].y) == [*EMOTIONS, NO_FACE] and all(0 <= x <= 1 for x in bars.data[0].x)

@@ -1,4 +1,4 @@
-"""fer_core.stream_load: which live streams count as running, the frame rate a new stream asks
+"""fer_core.live.capacity: which live streams count as running, the frame rate a new stream asks
 its camera for, and when a full server turns a new one away."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from fer_core.stream_load import (
+from fer_core.live.capacity import (
     ACTIVE_WITHIN_S,
     DEFAULT_MAX_STREAMS,
     FULL_FPS,

@@ -14,7 +14,7 @@ from fer_core.drawing import emotion_color, format_label, label_layout
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceResult
 from fer_core.video import (
-    FrameRecord,
+    AnalysedFrame,
     Progress,
     VideoLimits,
     VideoLoadError,
@@ -188,10 +188,10 @@ def _face(face_id: int, box: tuple[int, int, int, int], top: int) -> FaceResult:
 
 def test_main_face_is_the_one_seen_most_and_timeline_has_gaps():
     frames = [
-        FrameRecord(0, 0.0, (_face(1, (0, 0, 10, 10), 3), _face(2, (50, 0, 40, 40), 0))),
-        FrameRecord(1, 0.5, (_face(1, (0, 0, 10, 10), 3),)),
-        FrameRecord(2, 1.0, ()),
-        FrameRecord(3, 1.5, (_face(1, (0, 0, 10, 10), 4),)),
+        AnalysedFrame(0, 0.0, (_face(1, (0, 0, 10, 10), 3), _face(2, (50, 0, 40, 40), 0))),
+        AnalysedFrame(1, 0.5, (_face(1, (0, 0, 10, 10), 3),)),
+        AnalysedFrame(2, 1.0, ()),
+        AnalysedFrame(3, 1.5, (_face(1, (0, 0, 10, 10), 4),)),
     ]
     assert main_face_id(frames) == 1  # in 3 frames, though face 2 is bigger
     times, probs = timeline(frames, 1)

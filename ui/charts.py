@@ -55,6 +55,20 @@ def timeline_figure(times: np.ndarray, probabilities: np.ndarray, *, title: str 
     return figure
 
 
+def time_share_bars(shares: Mapping[str, float], *, title: str = "Share of time") -> go.Figure:
+    """How long each emotion (and no face) was shown over a session, as shares (0-1) of it."""
+    from fer_core.labels import NO_FACE
+
+    names = [*EMOTIONS, NO_FACE]
+    colors = [emotion_css(n) for n in EMOTIONS] + ["rgb(80,80,80)"]
+    figure = go.Figure(go.Bar(x=[shares.get(n, 0.0) for n in names], y=names, orientation="h", marker_color=colors,
+                              hovertemplate="%{y}: %{x:.0%} of the time<extra></extra>"))
+    figure.update_layout(title=title or None, height=260, margin=dict(l=0, r=10, t=40 if title else 10, b=0))
+    figure.update_xaxes(range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(autorange="reversed")
+    return figure
+
+
 def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], *, normalised: bool, title: str = "") -> go.Figure:
     """Rows: true class, columns: predicted. `normalised` shows each row as shares of its
     class (recall on the diagonal); otherwise raw counts."""

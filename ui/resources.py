@@ -6,12 +6,12 @@ import os
 
 import streamlit as st
 
-from fer_core.analysis_gate import AnalysisGate, slots_from_env
 from fer_core.classifier import EmotionClassifier
 from fer_core.detection import FaceDetector, create_detector
+from fer_core.live.capacity import StreamActivity
+from fer_core.live.gate import AnalysisGate, slots_from_env
 from fer_core.model_zoo import ModelInfo, list_models, load_model
 from fer_core.pipeline import FaceAnalyzer
-from fer_core.stream_load import StreamActivity
 from ui.settings import Settings
 
 
@@ -35,7 +35,7 @@ def get_analyzer(settings: Settings) -> FaceAnalyzer:
 
 @st.cache_resource
 def stream_activity() -> StreamActivity:
-    """One per server process: which live streams delivered frames lately (fer_core.stream_load)."""
+    """One per server process: which live streams delivered frames lately (fer_core.live.capacity)."""
     return StreamActivity()
 
 

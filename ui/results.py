@@ -14,7 +14,7 @@ from typing import Any
 
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceResult
-from fer_core.video import FrameRecord
+from fer_core.video import AnalysedFrame
 
 FACE_COLUMNS: tuple[str, ...] = ("face", "emotion", "confidence", "x", "y", "width", "height",
                                  "detection_score", *EMOTIONS)
@@ -51,7 +51,7 @@ def photo_rows(photos: Sequence[PhotoResult]) -> list[dict[str, Any]]:
     return [{"file": photo.file, **face_row(face)} for photo in photos for face in photo.faces]
 
 
-def video_rows(frames: Sequence[FrameRecord]) -> list[dict[str, Any]]:
+def video_rows(frames: Sequence[AnalysedFrame]) -> list[dict[str, Any]]:
     """One row per face per frame; a frame without any face gets one row with empty face
     fields, so the CSV also says when nobody was in view."""
     rows: list[dict[str, Any]] = []

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from bench.browser import WebcamPage, camera_canvas, launch, write_y4m
-from fer_core.ice import turn_rest_credentials
+from fer_core.live.ice import turn_rest_credentials
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 TURN_PORT = 3478

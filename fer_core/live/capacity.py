@@ -5,7 +5,7 @@ One server process decodes every camera frame of every stream and encodes a fram
 one, whether or not it was analysed. A new stream therefore asks the browser for the full
 frame rate only while the process carries fewer than `FULL_RATE_STREAMS` live streams, and for
 `REDUCED_FPS` beyond that: half the video work per stream, while analysis stays near its
-per-stream share anyway (streams take turns at it: fer_core.analysis_gate). The request is a
+per-stream share anyway (streams take turns at it: fer_core.live.gate). The request is a
 getUserMedia constraint, so the browser drops the frames itself; streams already running keep
 their rate.
 

@@ -13,35 +13,32 @@ Frame dropping: with `async_processing=True` streamlit-webrtc hands the callback
 that arrived while the previous one was being analysed, and keeps sending the last processed
 frame to the browser meanwhile, so the video never waits for the model. `process_latest`
 analyses only the newest of those frames and counts the others as dropped. In the app all
-streams of the process share one `AnalysisGate` (fer_core.analysis_gate) and take turns.
+streams of the process share one `AnalysisGate` (fer_core.live.gate) and take turns.
 
-The WebRTC ICE server list (STUN/TURN) comes from `fer_core.ice`.
+The WebRTC ICE server list (STUN/TURN) comes from `fer_core.live.ice`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import av
 import numpy as np
 
-from fer_core.analysis_gate import AnalysisGate
 from fer_core.drawing import draw_faces, draw_text_overlay
-from fer_core.labels import EMOTIONS, NO_FACE
+from fer_core.live.capacity import StreamActivity
+from fer_core.live.gate import AnalysisGate
+from fer_core.live.records import MAX_FRAME_GAP_S, FrameRecord, LiveSnapshot, RateMeter, SessionSummary
 from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer, largest_face
-from fer_core.stream_load import StreamActivity
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HISTORY = 1800  # timeline rows kept: a minute at 30 analysed frames per second
-MAX_FRAME_GAP_S = 1.0  # a longer pause (stream stalled) counts as this long in the summary
 # Longest wait for an analysis turn before the frames are skipped (streamlit-webrtc stops a
 # stream whose callback takes more than 10 s).
 GATE_WAIT_S = 1.0
@@ -64,123 +61,6 @@ class LiveOptions:
 class _Config:
     analyzer: FaceAnalyzer
     options: LiveOptions
-
-
-@dataclass(frozen=True)
-class FrameRecord:
-    """One analysed frame, for the timeline: the main (largest) face's smoothed probabilities."""
-
-    t: float  # seconds since the stream's first analysed frame
-    faces: int
-    face_id: int | None  # None when no face was found
-    probabilities: np.ndarray | None = field(compare=False)  # (7,) in EMOTIONS order
-    latency_ms: float = 0.0
-
-    @property
-    def emotion(self) -> str | None:
-        return None if self.probabilities is None else EMOTIONS[int(np.argmax(self.probabilities))]
-
-
-class RateMeter:
-    """Analysed frames per second, per-frame latency and the share of skipped frames, over a
-    sliding time window (so the readout follows the current load, not the session average)."""
-
-    def __init__(self, window_s: float = 2.0) -> None:
-        self.window_s = window_s
-        self._events: deque[tuple[float, float, int]] = deque()  # (time, latency s, dropped before)
-
-    def add(self, now: float, latency_s: float, dropped: int = 0) -> None:
-        self._events.append((now, latency_s, dropped))
-        while self._events and now - self._events[0][0] > self.window_s:
-            self._events.popleft()
-
-    @property
-    def fps(self) -> float:
-        if len(self._events) < 2:
-            return 0.0
-        span = self._events[-1][0] - self._events[0][0]
-        return (len(self._events) - 1) / span if span > 0 else 0.0
-
-    @property
-    def latency_ms(self) -> float:
-        """Median analysis time in the window (the median ignores one-off hiccups)."""
-        if not self._events:
-            return 0.0
-        return float(np.median([lat for _, lat, _ in self._events])) * 1000.0
-
-    @property
-    def drop_share(self) -> float:
-        """Frames skipped / frames received in the window."""
-        dropped = sum(d for _, _, d in self._events)
-        total = dropped + len(self._events)
-        return dropped / total if total else 0.0
-
-
-class SessionSummary:
-    """Seconds spent in each emotion (of the main face) and without any face."""
-
-    def __init__(self) -> None:
-        self._seconds: dict[str, float] = {name: 0.0 for name in (*EMOTIONS, NO_FACE)}
-
-    def add(self, emotion: str | None, seconds: float) -> None:
-        self._seconds[emotion or NO_FACE] += max(0.0, float(seconds))
-
-    def seconds(self) -> dict[str, float]:
-        return dict(self._seconds)
-
-    def total(self) -> float:
-        return sum(self._seconds.values())
-
-    def shares(self) -> dict[str, float]:
-        """Fraction of the session per row (all zero before any time has passed)."""
-        total = self.total()
-        return {k: (v / total if total > 0 else 0.0) for k, v in self._seconds.items()}
-
-    def copy(self) -> SessionSummary:
-        other = SessionSummary()
-        other._seconds = dict(self._seconds)
-        return other
-
-    def to_csv(self) -> str:
-        """emotion,seconds,share_percent: one row per emotion plus "no face"."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["emotion", "seconds", "share_percent"])
-        shares = self.shares()
-        for name, seconds in self._seconds.items():
-            writer.writerow([name, f"{seconds:.2f}", f"{shares[name] * 100:.1f}"])
-        return out.getvalue()
-
-
-@dataclass(frozen=True)
-class LiveSnapshot:
-    """A consistent copy of a processor's state, safe to use on any thread."""
-
-    fps: float
-    latency_ms: float
-    frames_received: int
-    frames_analyzed: int
-    frames_dropped: int
-    timeline: list[FrameRecord]
-    summary: SessionSummary
-    last_error: str | None
-    ended: bool  # the camera track ended (stopped, unplugged or permission revoked)
-    idle_s: float | None  # seconds since the last analysed frame; None before the first
-
-    @property
-    def drop_share(self) -> float:
-        return self.frames_dropped / self.frames_received if self.frames_received else 0.0
-
-    def timeline_csv(self) -> str:
-        """t_seconds,faces,face_id,emotion,<7 probabilities> per analysed frame."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["t_seconds", "faces", "face_id", "emotion", *EMOTIONS, "latency_ms"])
-        for r in self.timeline:
-            probs = [""] * len(EMOTIONS) if r.probabilities is None else [f"{p:.4f}" for p in r.probabilities]
-            writer.writerow([f"{r.t:.3f}", r.faces, "" if r.face_id is None else r.face_id,
-                             r.emotion or "", *probs, f"{r.latency_ms:.1f}"])
-        return out.getvalue()
 
 
 def stats_lines(fps: float, latency_ms: float, drop_share: float) -> list[str]:
@@ -206,7 +86,7 @@ class LiveProcessor:
     ) -> None:
         """`gate`: shared by every stream of a process (the app's), so streams take turns at
         analysing; None analyses every stream's frames as they come. `activity`: the process's
-        record of live streams (fer_core.stream_load), told of every frame batch."""
+        record of live streams (fer_core.live.capacity), told of every frame batch."""
         self._clock = clock
         self._gate = gate
         self._activity = activity

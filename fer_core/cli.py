@@ -108,15 +108,20 @@ def _evaluate(args: argparse.Namespace) -> int:
         report = evaluate_shipped(args.model, args.data, split=args.split, timing=not args.no_timing,
                                   dataset=dataset)
         write_card(get_model(args.model))
-    print(f"{args.model}: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} "
+    _print_report(args.model, report)
+    return 0
+
+
+def _print_report(name: str, report: dict) -> None:
+    """An evaluation in a few lines: FER2013 labels, agreement with people, each variant."""
+    print(f"{name}: accuracy {report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f} "
           f"on {report['dataset']['images']} {report['dataset']['split']} images")
     if "ferplus" in report:
         fp = report["ferplus"]
         print(f"  agreement with the FER+ majority {fp['accuracy']:.4f} on {fp['count']} faces; "
               f"top-1 with >= 2 votes {fp['top1_has_2_votes']:.4f}")
-    for name, v in report.get("variants", {}).items():
-        print(f"  {name}: accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}")
-    return 0
+    for variant, v in report.get("variants", {}).items():
+        print(f"  {variant}: accuracy {v['accuracy']:.4f}, macro-F1 {v['macro_f1']:.4f}")
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -178,10 +183,9 @@ def _export(args: argparse.Namespace) -> int:
     from fer_core.training.export import ship_run
 
     metrics = ship_run(args.run, args.name, title=args.title, data=args.data, make_default=args.default)
+    print(f"{args.name}: exported to {models_dir() / args.name}/" + ("" if metrics else " (not evaluated: pass --data)"))
     if metrics:
-        print(f"{args.name}: PrivateTest accuracy {metrics['accuracy']:.4f}; shipped to {models_dir() / args.name}/")
-    else:
-        print(f"{args.name}: exported to {models_dir() / args.name}/ (not evaluated: pass --data)")
+        _print_report(args.name, metrics)
     return 0
 
 

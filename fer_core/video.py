@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import BinaryIO, Final
+from typing import Any, BinaryIO, Final
 
 import av
 import numpy as np
@@ -117,19 +117,12 @@ class VideoResult:
 # --- the processing loop -------------------------------------------------------------------
 
 
-def process_video(
-    source: VideoSource,
-    analyzer: FaceAnalyzer,
-    *,
-    smoothing: float = 0.6,
-    limits: VideoLimits = VideoLimits(),
-    show_probabilities: bool = False,
-    name: str | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
-) -> VideoResult:
-    """Analyse and annotate a whole video; see `iter_process_video`."""
-    steps = iter_process_video(source, analyzer, smoothing=smoothing, limits=limits,
-                               show_probabilities=show_probabilities, name=name)
+def process_video(source: VideoSource, analyzer: FaceAnalyzer, *,
+                  on_progress: Callable[[Progress], None] | None = None, **options: Any) -> VideoResult:
+    """Analyse and annotate a whole video, calling `on_progress` after each frame. `options`
+    are `iter_process_video`'s (smoothing, limits, show_probabilities, name): one signature,
+    so the two cannot drift apart."""
+    steps = iter_process_video(source, analyzer, **options)
     try:
         while True:
             try:

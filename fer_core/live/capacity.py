@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from fer_core.errors import ConfigError
+from fer_core.env_settings import whole_number
 
 FULL_FPS = 30
 REDUCED_FPS = 15
@@ -77,15 +77,8 @@ def video_constraints(fps: int, width: int = 640, height: int = 480) -> dict[str
 def max_streams_from_env(environ: Mapping[str, str]) -> int | None:
     """FER_MAX_STREAMS as a positive whole number, 0 for no limit (None); unset: the default.
     Anything else is a clear error."""
-    raw = environ.get(MAX_STREAMS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_STREAMS
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise ConfigError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}") from None
-    if limit < 0:
-        raise ConfigError(f"{MAX_STREAMS_ENV} must be a whole number (0: no limit), got {raw!r}")
+    limit = whole_number(MAX_STREAMS_ENV, environ.get(MAX_STREAMS_ENV), default=DEFAULT_MAX_STREAMS, minimum=0,
+                         expected="a whole number (0: no limit)")
     return limit or None
 
 

@@ -21,7 +21,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Mapping
 
-from fer_core.errors import ConfigError
+from fer_core.env_settings import whole_number
 
 DEFAULT_SLOTS = 1
 SLOTS_ENV = "FER_ANALYSIS_SLOTS"
@@ -51,13 +51,5 @@ class AnalysisGate:
 
 def slots_from_env(environ: Mapping[str, str]) -> int:
     """FER_ANALYSIS_SLOTS as a positive integer (default 1); anything else is a clear error."""
-    raw = environ.get(SLOTS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_SLOTS
-    try:
-        slots = int(raw)
-    except ValueError:
-        raise ConfigError(f"{SLOTS_ENV} must be a whole number of at least 1, got {raw!r}") from None
-    if slots < 1:
-        raise ConfigError(f"{SLOTS_ENV} must be a whole number of at least 1, got {raw!r}")
-    return slots
+    return whole_number(SLOTS_ENV, environ.get(SLOTS_ENV), default=DEFAULT_SLOTS, minimum=1,
+                        expected="a whole number of at least 1")

@@ -26,6 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from fer_core.env_settings import whole_number
 from fer_core.errors import ConfigError
 
 DEFAULT_STUN_URLS: tuple[str, ...] = ("stun:stun.l.google.com:19302",)
@@ -63,16 +64,9 @@ def turn_rest_credentials(secret: str, user: str, expires_at: int) -> tuple[str,
 
 def turn_ttl(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None) -> int:
     """FER_TURN_TTL in seconds (60 s to 7 days), default one hour."""
-    raw = _lookup(TURN_TTL_ENV, env, secrets or {})
-    if raw is None or raw == "":
-        return DEFAULT_TURN_TTL_S
-    try:
-        ttl = int(raw)
-    except ValueError:
-        raise IceConfigError(f"{TURN_TTL_ENV} must be a whole number of seconds, got {raw!r}") from None
-    if not 60 <= ttl <= 7 * 24 * 3600:
-        raise IceConfigError(f"{TURN_TTL_ENV} must lie between 60 s and 7 days, got {ttl}")
-    return ttl
+    return whole_number(TURN_TTL_ENV, _lookup(TURN_TTL_ENV, env, secrets or {}), default=DEFAULT_TURN_TTL_S,
+                        minimum=60, maximum=7 * 24 * 3600, expected="a whole number of seconds between 60 s and 7 days",
+                        error=IceConfigError)
 
 
 def ice_servers(env: Mapping[str, str], secrets: Mapping[str, Any] | None = None, *,

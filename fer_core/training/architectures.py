@@ -39,6 +39,18 @@ def _head(x: keras.KerasTensor, name: str) -> keras.KerasTensor:
     return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name=name)(x)
 
 
+def _conv_bn_relu(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
+    """A 3x3 conv without bias (the batch norm after it has one), batch norm, ReLU."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
+    return layers.ReLU()(layers.BatchNormalization()(x))
+
+
+def _dense_bn_relu(x: keras.KerasTensor, units: int, *, dropout: float) -> keras.KerasTensor:
+    """The classifier's hidden layer: dense without bias, batch norm, ReLU, dropout."""
+    x = layers.Dense(units, use_bias=False, kernel_initializer="he_normal")(x)
+    return layers.Dropout(dropout)(layers.ReLU()(layers.BatchNormalization()(x)))
+
+
 @register("baseline_cnn")
 def baseline_cnn(**_: object) -> keras.Model:
     """Four conv+pool blocks and two dense layers: the classic student baseline."""
@@ -111,17 +123,11 @@ def vgg_bn(width: int = 32, **_: object) -> keras.Model:
     for i, drop in enumerate((0.1, 0.2, 0.3, 0.4)):
         filters = width * 2**i
         for _repeat in range(2):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
+            x = _conv_bn_relu(x, filters)
         x = layers.MaxPooling2D()(x)
         x = layers.Dropout(drop)(x)
     x = layers.Flatten()(x)  # 3x3 spatial left: keep where features are, unlike global pooling
-    x = layers.Dense(256, use_bias=False, kernel_initializer="he_normal")(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    x = layers.Dropout(0.5)(x)
-    return keras.Model(inputs, _head(x, "emotion"), name="vgg_bn")
+    return keras.Model(inputs, _head(_dense_bn_relu(x, 256, dropout=0.5), "emotion"), name="vgg_bn")
 
 
 @register("plain_vgg")
@@ -133,16 +139,10 @@ def plain_vgg(width: int = 24, **_: object) -> keras.Model:
     x = inputs
     for block, filters in enumerate((width, width * 2, width * 4, width * 8)):
         for _repeat in range(1 if block == 0 else 2):
-            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer="he_normal")(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.ReLU()(x)
+            x = _conv_bn_relu(x, filters)
         x = layers.MaxPooling2D()(x)
     x = layers.Flatten()(x)  # 3x3 spatial left: where a feature sits (eyes, mouth) matters
-    x = layers.Dense(256, use_bias=False, kernel_initializer="he_normal")(x)
-    x = layers.BatchNormalization()(x)
-    x = layers.ReLU()(x)
-    x = layers.Dropout(0.2)(x)
-    return keras.Model(inputs, _head(x, "emotion"), name="plain_vgg")
+    return keras.Model(inputs, _head(_dense_bn_relu(x, 256, dropout=0.2), "emotion"), name="plain_vgg")
 
 
 @register("mobilenet_v2")

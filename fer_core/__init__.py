@@ -1,6 +1,6 @@
 """fer_core: face detection, facial-expression classification and the frame pipeline under the
 app. Pure library: never imports Streamlit, and its inference path never imports TensorFlow
-(LiteRT runs the models; see README, "Why these dependencies").
+(LiteRT runs the models; see docs/dependencies.md).
 
     import fer_core
     for face in fer_core.analyze("photo.jpg"):

@@ -82,7 +82,7 @@ def _check_file(path: Path, kind: str) -> None:
     if not path.is_file():
         raise ModelNotFoundError(
             f"No {kind} model file at {path}. Install the shipped models (they live in the "
-            f"repository's models/ folder) or train and export one: see README, 'Retraining'."
+            f"repository's models/ folder) or train and export one: see docs/training.md."
         )
 
 

@@ -287,7 +287,7 @@ def _add_default(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("select-default", help=f"make the best single model on PublicTest (<= "
                        f"{MAX_DEFAULT_MS_PER_FACE:g} ms per face, as the app runs it) the default")
     p.add_argument("--benchmark", choices=("fer2013", "ferplus"), default="fer2013",
-                   help="rank on FER2013's labels (default, see README) or on agreement with the FER+ majority")
+                   help="rank on FER2013's labels (default, see docs/models.md) or on agreement with the FER+ majority")
     p.set_defaults(func=_default)
 
 

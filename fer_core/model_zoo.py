@@ -120,14 +120,14 @@ def read_index(root: Path | None = None) -> dict[str, Any]:
     if not path.is_file():
         raise ModelNotFoundError(
             f"No model is installed: {path} does not exist. The shipped models live in the "
-            f"repository's models/ folder; to make your own, see README, 'Retraining'."
+            f"repository's models/ folder; to make your own, see docs/training.md."
         )
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise ModelNotFoundError(
             f"The model index {path} is damaged ({exc}); restore it from the repository "
-            f"(git checkout -- models/index.json) or re-export the models (README, 'Retraining')."
+            f"(git checkout -- models/index.json) or re-export the models (docs/training.md)."
         ) from exc
     if not isinstance(index, dict) or not isinstance(index.get("models"), dict) or not index["models"] \
             or index.get("default") not in index["models"]:

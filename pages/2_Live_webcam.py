@@ -140,7 +140,7 @@ with video_col:
                 "using it.\n"
                 "- **No camera API**: browsers only open cameras on HTTPS pages or on localhost.\n"
                 "- **Stuck on connecting**: the network blocks direct WebRTC; the server needs a "
-                "TURN relay (see README, Deploying).")
+                "TURN relay (see docs/deploying.md).")
     st.button("New session", on_click=processor.reset,
               help="Clear the timeline and the summary (they also restart when the camera restarts).")
 

@@ -1,5 +1,7 @@
-"""Rewrite the generated sections of README.md from the files our own code wrote:
+"""Rewrite the generated sections of README.md and docs/*.md from the files our own code wrote
+(each marker pair appears once, in whichever of those files it lives):
 
+    <!-- BEGIN headline --> ... <!-- END headline -->      the default's metrics.json, photos_*.json, bench/results/report.json
     <!-- BEGIN models --> ... <!-- END models -->          models/*/metrics.json
     <!-- BEGIN detectors --> ... <!-- END detectors -->    bench/results/detectors.md
     <!-- BEGIN bench --> ... <!-- END bench -->            bench/results/report.md
@@ -14,7 +16,7 @@
     <!-- BEGIN image_size --> ... <!-- END image_size -->  bench/results/image_size.md (python -m bench.image_size)
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
-suite checks that README.md is up to date with those files."""
+suite checks that README.md and docs/ are up to date with those files (`--check`)."""
 
 from __future__ import annotations
 
@@ -25,16 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fer_core.model_zoo import default_flip_tta, default_model_name, list_models, most_accurate  # noqa: E402
-
-
-def default_rule(root: Path | None) -> str:
-    import json
-
-    from fer_core.model_zoo import INDEX_FILE, models_dir
-
-    index = json.loads((Path(root or models_dir()) / INDEX_FILE).read_text())
-    return index.get("default_rule", "the best single model on PublicTest at <= 2 ms per face")
+from fer_core.model_zoo import (  # noqa: E402
+    default_flip_tta,
+    default_model_name,
+    default_rule,
+    get_model,
+    list_models,
+    most_accurate,
+)
 
 
 def default_tta_sentence(root: Path | None, models: list, default: str) -> str:
@@ -103,12 +103,48 @@ def models_table(root: Path | None = None) -> str:
     return "\n".join(rows)
 
 
+def headline(root: Path | None = None) -> str:
+    """One paragraph for the front page: how often the default, as the app runs it, says what
+    people say, and the `fer` package beside it where `python -m bench` measured it."""
+    import json
+
+    name = default_model_name(root)
+    info = get_model(name, root)
+    x = info.metrics() or {}
+    if not x:
+        return f"The default model, {name}, has not been evaluated yet (`python -m fer_core evaluate`)."
+    run = x["variants"]["flip_tta"] if default_flip_tta(root) and "flip_tta" in x.get("variants", {}) else x
+    parts = [f"The default model (`{name}`, as the app runs it)"]
+    fp = run.get("ferplus")
+    if fp:
+        parts.append(f" agrees with the majority of ten people on {_pct(fp['accuracy'])} of the {fp['count']:,} "
+                     f"FER2013 {x['dataset']['split']} faces whose majority is an emotion (FER+ votes), and")
+    parts.append(f" matches FER2013's own one-person labels on {_pct(run['accuracy'])} of its "
+                 f"{x['dataset']['images']:,} faces.")
+    photos = info.photo_metrics()
+    for stem, p in photos.items():
+        parts.append(f" End to end on {p['photos']} posed photos of real people ({stem.removeprefix('photos_')}, "
+                     f"detector and crop included{', flip TTA on' if p.get('flip_tta') else ', flip TTA off'}): "
+                     f"{_pct(p['accuracy'])}.")
+    report = ROOT / "bench" / "results" / "report.json"
+    if report.is_file():
+        acc = json.loads(report.read_text()).get("accuracy", {})
+        if acc.get("fer") is not None:
+            people = acc.get("fer_ferplus")
+            parts.append(f" The `fer` package on the same faces: {_pct(acc['fer'])} on FER2013's labels"
+                         + (f", {_pct(people)} agreement with people" if people is not None else "")
+                         + " (`python -m bench`).")
+    parts.append(" Details: [docs/models.md](docs/models.md).")
+    return "".join(parts)
+
+
 def _file_section(path: Path) -> str:
     return path.read_text().strip() if path.is_file() else f"(not generated yet: {path.relative_to(ROOT)})"
 
 
 def sections() -> dict[str, str]:
     return {
+        "headline": headline(),
         "models": models_table(),
         "detectors": _file_section(ROOT / "bench" / "results" / "detectors.md"),
         "bench": _file_section(ROOT / "bench" / "results" / "report.md"),
@@ -124,21 +160,36 @@ def sections() -> dict[str, str]:
     }
 
 
-def render(text: str) -> str:
+def documents() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def render(texts: dict[Path, str]) -> dict[Path, str]:
+    """Each marker pair filled in, in the one document that holds it."""
+    out = dict(texts)
     for name, body in sections().items():
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
-        text, found = pattern.subn(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+        found = 0
+        for path, text in out.items():
+            out[path], n = pattern.subn(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+            found += n
         if found != 1:
-            raise SystemExit(f"README.md needs exactly one '<!-- BEGIN {name} -->' ... '<!-- END {name} -->' pair")
-    return text
+            raise SystemExit(f"README.md and docs/ need exactly one '<!-- BEGIN {name} -->' ... "
+                             f"'<!-- END {name} -->' pair; found {found}")
+    return out
 
 
 def main() -> int:
-    readme = ROOT / "README.md"
-    new = render(readme.read_text())
+    texts = {path: path.read_text() for path in documents()}
+    new = render(texts)
     if "--check" in sys.argv:
-        return 0 if new == readme.read_text() else 1
-    readme.write_text(new)
+        stale = [str(p.relative_to(ROOT)) for p in texts if new[p] != texts[p]]
+        if stale:
+            print("stale: " + ", ".join(stale), file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in new.items():
+        if text != texts[path]:
+            path.write_text(text)
     return 0
 
 

@@ -19,7 +19,7 @@ reaper therefore gives every session it shuts down an empty state (bench.soak's 
 what stays alive in the server: tests/test_load_soak.py).
 Once sessions ended, it collects their reference cycles and asks glibc to give the freed pages
 back to the system (`malloc_trim`): without that, the server's resident memory stayed at its
-highest level after its visitors left, although no object held it (bench.soak: README).
+highest level after its visitors left, although no object held it (bench.soak: docs/capacity.md).
 
 The same storage also holds at most 128 sessions and forgets the least recently used one, again
 without a shutdown, when more browsers than that leave within the reconnect time. The reaper

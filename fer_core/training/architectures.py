@@ -160,7 +160,7 @@ def mobilenet_v2(weights: str | None = None, alpha: float = 0.5, **_: object) ->
     # keras.applications gives its 52 BatchNorms momentum 0.999, a ~1,000-step window for the
     # moving statistics: in a short schedule they trail the weights so far that the raw weights
     # scored one class for every face (mobilenet_v2_r2's history.csv). 0.99, as in our other
-    # networks, follows them once the learning rate falls (README, "The recipe").
+    # networks, follows them once the learning rate falls (docs/training.md, "The recipe").
     for layer in backbone.layers:
         if isinstance(layer, layers.BatchNormalization):
             layer.momentum = BATCHNORM_MOMENTUM

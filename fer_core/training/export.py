@@ -254,7 +254,7 @@ def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
     calls) stays within `max_ms_per_face`; candidates are compared on that score, so a model
     that is better alone but worse with the TTA the other would get does not win.
     `benchmark` "ferplus" ranks on agreement with people; "fer2013" (today's default: see
-    README, "Two benchmarks") on FER2013's labels.
+    docs/models.md, "Two benchmarks") on FER2013's labels.
     Returns the chosen name; the rule applied is stored as `default_rule` in the index."""
     from fer_core.model_zoo import list_models
 

@@ -1,0 +1,121 @@
+"""Screenshots of every page at desktop and phone width, in real Chromium against `streamlit run`
+with the shipped models, for looking at (issue reviews) and for the README:
+
+    python -m bench.screenshots [--out bench/results/screenshots]
+
+The Photo page gets scikit-image's astronaut and its coffee-cup photo (public domain / CC0,
+shipped with scikit-image), the Video page a short clip of the astronaut; the Live webcam page
+is shown before the camera starts (its video is checked by the browser tests). Writes
+PAGE_desktop.png and PAGE_phone.png (not committed: bench/results/screenshots/ is ignored), and
+docs/img/photo_page.jpg (the README's picture: the Photo page's first screenful)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from bench.browser import find_chromium, launch
+from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
+
+VIEWPORTS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
+PAGES = {"home": "/", "photo": "/Photo", "webcam": "/Live_webcam", "video": "/Video_file",
+         "comparison": "/Model_comparison"}
+TIMEOUT_MS = 180_000  # the first page load loads the model and detector
+
+
+def _clip(image: np.ndarray, frames: int = 12, fps: int = 6) -> bytes:
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+        for i in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(image, 3 * i, axis=1), format="rgb24")):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return buffer.getvalue()
+
+
+def inputs(folder: Path) -> tuple[list[Path], Path]:
+    from skimage import data
+
+    photos = []
+    for name, image in (("astronaut.jpg", data.astronaut()), ("coffee.jpg", data.coffee())):
+        path = folder / name
+        cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        photos.append(path)
+    video = folder / "astronaut.mp4"
+    video.write_bytes(_clip(cv2.resize(data.astronaut(), (320, 320))))
+    return photos, video
+
+
+def shoot(page, base: str, name: str, path: str, photos: list[Path], video: Path, out: Path) -> None:
+    page.goto(base + path, timeout=TIMEOUT_MS, wait_until="domcontentloaded")
+    page.get_by_text("Settings").first.wait_for(timeout=TIMEOUT_MS)  # the sidebar drew: the page ran
+    if name == "photo":
+        page.locator('input[type="file"]').first.set_input_files([str(p) for p in photos])
+        page.get_by_text("astronaut.jpg:").first.wait_for(timeout=TIMEOUT_MS)
+        page.get_by_text("coffee.jpg:").first.wait_for(timeout=TIMEOUT_MS)
+    elif name == "video":
+        page.locator('input[type="file"]').first.set_input_files(str(video))
+        page.get_by_text("Emotion timeline").first.wait_for(timeout=TIMEOUT_MS)
+    elif name == "comparison":
+        page.get_by_text("Model comparison").first.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # charts finish drawing (a picture, not a measurement)
+    page.screenshot(path=str(out), full_page=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "screenshots")
+    args = parser.parse_args(argv)
+    if find_chromium() is None:
+        print("bench.screenshots needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
+        return 2
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="fer-shots-") as tmp:
+        photos, video = inputs(Path(tmp))
+        port = free_port()
+        log = Path(tmp) / "streamlit.log"
+        with running(streamlit_command(port), port, log, streamlit_env({"FER_STUN_URLS": "none"})) as server:
+            wait_healthy(server, port, log)
+            with sync_playwright() as pw:
+                browser = launch(pw)
+                try:
+                    for kind, viewport in VIEWPORTS.items():
+                        context = browser.new_context(viewport=viewport, device_scale_factor=1,
+                                                      is_mobile=kind == "phone", has_touch=kind == "phone")
+                        page = context.new_page()
+                        for name, path in PAGES.items():
+                            shot = args.out / f"{name}_{kind}.png"
+                            shoot(page, f"http://127.0.0.1:{port}", name, path, photos, video, shot)
+                            print(f"wrote {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}")
+                        context.close()
+                finally:
+                    browser.close()
+    readme_picture = ROOT / "docs" / "img" / "photo_page.jpg"
+    _viewport_top(args.out / "photo_desktop.png", readme_picture)
+    print(f"wrote {readme_picture.relative_to(ROOT)}")
+    return 0
+
+
+def _viewport_top(full_page: Path, out: Path, height: int = 1000, width: int = 1000) -> None:
+    """The first screenful of a full-page shot, scaled to `width`, as a JPEG small enough for the README."""
+    image = cv2.imread(str(full_page))[:height]
+    scale = width / image.shape[1]
+    small = cv2.resize(image, (width, round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(out), small, [cv2.IMWRITE_JPEG_QUALITY, 85])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import PurePath
 
 import numpy as np
@@ -74,7 +74,7 @@ def analyse(upload: UploadedFile, name: str) -> tuple[PhotoResult, np.ndarray]:
     and the decoded image."""
     rgb = load_image(upload, name=name)
     cache: dict = st.session_state.setdefault(FACES_KEY, {})
-    key = (upload.file_id, settings)
+    key = (upload.file_id, replace(settings, smoothing=0.0))  # smoothing is for video: photos ignore it
     if key not in cache:
         faces = tuple(analyzer.analyze(rgb))
         cache[key] = PhotoResult(name, int(rgb.shape[1]), int(rgb.shape[0]), faces)

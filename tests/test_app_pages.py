@@ -401,3 +401,20 @@ def test_comparison_leads_with_agreement_with_people(zoo):
     assert table["model"].tolist()[0] == "tiny_b"
     assert table.loc[0, "ferplus_accuracy"] == pytest.approx(0.8) and table.loc[0, "accuracy"] == 0.5
     assert any("Agrees with people" in c.value for c in at.caption)
+
+
+def test_photos_are_not_analysed_again_when_only_the_video_smoothing_changes(app_models, astronaut, monkeypatch):
+    from fer_core.pipeline import FaceAnalyzer
+
+    calls = []
+    original = FaceAnalyzer.analyze
+    monkeypatch.setattr(FaceAnalyzer, "analyze", lambda self, image: calls.append(1) or original(self, image))
+    at = run_page(PHOTO)
+    at.file_uploader[0].set_value(("astronaut.jpg", jpeg(astronaut), "image/jpeg")).run()
+    assert_clean(at)
+    assert len(calls) == 1
+    at.slider(key="_w_fer_smoothing").set_value(0.2).run()
+    assert_clean(at)
+    assert len(calls) == 1 and len(face_cards(at)) == 1  # the cached result, shown again
+    at.toggle(key="_w_fer_flip_tta").set_value(not at.toggle(key="_w_fer_flip_tta").value).run()
+    assert len(calls) == 2  # a setting photos do use: analysed again

@@ -15,12 +15,13 @@ from fer_core.pipeline import FaceAnalyzer
 from ui.settings import Settings
 
 
-@st.cache_resource(show_spinner="Loading the emotion model…")
+# bounded: a visitor clicking through every model and runtime must not keep them all in memory
+@st.cache_resource(show_spinner="Loading the emotion model…", max_entries=6)
 def get_classifier(name: str, runtime: str = "float", flip_tta: bool = False) -> EmotionClassifier:
     return load_model(name, runtime=runtime, flip_tta=flip_tta)
 
 
-@st.cache_resource(show_spinner="Loading the face detector…")
+@st.cache_resource(show_spinner="Loading the face detector…", max_entries=4)
 def get_detector(name: str, min_score: float | None = None) -> FaceDetector:
     return create_detector(name, min_score=min_score)
 

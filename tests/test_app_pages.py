@@ -418,3 +418,21 @@ def test_photos_are_not_analysed_again_when_only_the_video_smoothing_changes(app
     assert len(calls) == 1 and len(face_cards(at)) == 1  # the cached result, shown again
     at.toggle(key="_w_fer_flip_tta").set_value(not at.toggle(key="_w_fer_flip_tta").value).run()
     assert len(calls) == 2  # a setting photos do use: analysed again
+
+
+def test_the_sidebar_puts_the_default_first_and_shows_the_real_threshold(zoo):
+    from fer_core.detection import DEFAULT_DETECTOR, create_detector
+
+    at = run_page(PHOTO)
+    model = at.selectbox(key="_w_fer_model")
+    assert model.options[0] == "tiny (default)"  # the default first, whatever the index order
+    assert all(len(w.help or "") < 200 for w in (model, at.selectbox(key="_w_fer_detector")))
+    threshold = at.slider(key="_w_fer_min_score")
+    own = round(create_detector(DEFAULT_DETECTOR).min_score, 2)
+    assert threshold.value == pytest.approx(own)  # the value shown is the one in use
+    threshold.set_value(0.9).run()
+    assert_clean(at)
+    assert at.session_state["fer_min_score"] == pytest.approx(0.9)
+    at.selectbox(key="_w_fer_detector").set_value("haar").run()
+    assert at.session_state["fer_min_score"] is None  # another detector starts at its own threshold
+    assert at.slider(key="_w_fer_min_score").value == pytest.approx(round(create_detector("haar").min_score, 2))

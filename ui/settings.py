@@ -6,6 +6,7 @@ frozen `Settings` snapshot that can be handed to other threads (the webcam callb
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -44,6 +45,37 @@ def _store(key: str) -> None:
     st.session_state[key] = st.session_state["_w_" + key]
 
 
+def _detector_threshold(name: str) -> float:
+    """The detector's own confidence threshold (from the cached detector the pages use)."""
+    from ui.resources import get_detector  # resources imports Settings from here
+
+    return round(float(get_detector(name).min_score), 2)
+
+
+def _on_detector_change() -> None:
+    _store(DETECTOR)
+    st.session_state[MIN_SCORE] = None  # the new detector starts at its own threshold
+
+
+def _store_threshold() -> None:
+    value = float(st.session_state["_w_" + MIN_SCORE])
+    own = _detector_threshold(st.session_state[DETECTOR])
+    st.session_state[MIN_SCORE] = None if abs(value - own) < 1e-6 else value
+
+
+def _model_order(models: list, default_model: str) -> list[str]:
+    """The default first, then by stored PublicTest agreement with people (or FER2013 accuracy),
+    models without metrics last: the order a visitor would try them in."""
+    def score(m: Any) -> float:
+        x = m.readable_metrics()
+        fp = x.get("ferplus", {}) if isinstance(x.get("ferplus"), dict) else {}
+        value = fp.get("publictest_accuracy", x.get("publictest_accuracy"))
+        return float(value) if isinstance(value, (int, float)) else -1.0
+
+    rest = sorted((m for m in models if m.name != default_model), key=lambda m: (-score(m), m.name))
+    return [default_model, *[m.name for m in rest]]
+
+
 def sidebar_settings() -> Settings:
     """Draw the shared settings in the sidebar; stop the page with a clear message when no
     model is installed. Every page calls this first, so it also starts the session reaper
@@ -55,11 +87,10 @@ def sidebar_settings() -> Settings:
     except ModelNotFoundError as exc:
         st.error(f"The emotion models cannot be loaded. {exc}")
         st.stop()
-    names = [m.name for m in models]
-    titles = {m.name: m.title for m in models}
+    names = _model_order(models, default_model) if default_model in {m.name for m in models} else [m.name for m in models]
     _persist(MODEL, default_model)
     _persist(DETECTOR, DEFAULT_DETECTOR)
-    _persist(MIN_SCORE, 0.0)
+    _persist(MIN_SCORE, None)  # None: the detector's own threshold
     _persist(SMOOTHING, DEFAULT_SMOOTHING)
     _persist(FLIP_TTA, default_flip_tta())  # select-default decided it on PublicTest
     _persist(RUNTIME, "float")
@@ -69,12 +100,17 @@ def sidebar_settings() -> Settings:
     sb.header("Settings")
     sb.selectbox("Emotion model", names, key="_w_" + MODEL, on_change=_store, args=(MODEL,),
                  format_func=lambda n: f"{n} (default)" if n == default_model else n,
-                 help="Compare them on the Model comparison page. " + "; ".join(f"{n}: {titles[n]}" for n in names))
-    sb.selectbox("Face detector", DETECTOR_NAMES, key="_w_" + DETECTOR, on_change=_store, args=(DETECTOR,),
-                 help="; ".join(f"{n}: {d}" for n, d in DETECTOR_DESCRIPTIONS.items()))
-    sb.slider("Detection threshold", 0.0, 0.95, step=0.05, key="_w_" + MIN_SCORE, on_change=_store,
-              args=(MIN_SCORE,), help="0 uses the detector's own threshold. Higher: fewer false faces, "
-                                     "more missed faces.")
+                 help="The default agrees most with people at webcam speed; the Model comparison page "
+                      "says what each of the others is for.")
+    sb.selectbox("Face detector", DETECTOR_NAMES, key="_w_" + DETECTOR, on_change=_on_detector_change,
+                 help=DETECTOR_DESCRIPTIONS.get(st.session_state[DETECTOR], ""))
+    own = _detector_threshold(st.session_state[DETECTOR])
+    chosen = st.session_state[MIN_SCORE]
+    st.session_state["_w_" + MIN_SCORE] = own if chosen is None else float(chosen)
+    sb.slider("Detection threshold", 0.0 if own == 0.0 else 0.05, 0.95, step=0.01, key="_w_" + MIN_SCORE,
+              on_change=_store_threshold,
+              help=f"How sure the detector must be that it sees a face. Its own setting is {own:.2f}; "
+                   "higher finds fewer false faces and misses more real ones.")
     sb.slider("Smoothing (webcam and video)", 0.0, 0.95, step=0.05, key="_w_" + SMOOTHING, on_change=_store,
               args=(SMOOTHING,), help="How much each face's label keeps from earlier frames (0: none).")
     sb.toggle("Flip test-time augmentation", key="_w_" + FLIP_TTA, on_change=_store, args=(FLIP_TTA,),
@@ -87,11 +123,11 @@ def sidebar_settings() -> Settings:
         st.session_state[RUNTIME] = st.session_state["_w_" + RUNTIME] = "float"
     sb.radio("Runtime", runtimes, key="_w_" + RUNTIME, on_change=_store, args=(RUNTIME,), horizontal=True,
              help="int8: the dynamic-range quantized model, where it kept accuracy.")
-    min_score = float(st.session_state[MIN_SCORE])
+    chosen = st.session_state[MIN_SCORE]
     return Settings(
         model=st.session_state[MODEL],
         detector=st.session_state[DETECTOR],
-        min_score=min_score if min_score > 0 else None,
+        min_score=None if chosen is None else float(chosen),
         smoothing=float(st.session_state[SMOOTHING]),
         flip_tta=bool(st.session_state[FLIP_TTA]),
         runtime=st.session_state[RUNTIME],

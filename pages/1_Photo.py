@@ -6,6 +6,7 @@ display option does not analyse the photos again."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -17,14 +18,13 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from fer_core.drawing import draw_faces
 from fer_core.errors import FerError
-from fer_core.image_io import ALLOWED_FORMATS_TEXT, IMAGE_SUFFIXES, downscale_for_detection, encode_png, load_image
+from fer_core.image_io import ALLOWED_FORMATS_TEXT, downscale_for_detection, encode_png, load_image
 from fer_core.labels import EMOTIONS
 from ui.charts import probability_bars
 from ui.resources import get_analyzer
 from ui.results import PHOTO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv
 from ui.settings import sidebar_settings
 
-PHOTO_TYPES = sorted(suffix[1:] for suffix in IMAGE_SUFFIXES)
 MAX_FILES = 20  # per run: more would keep the page busy for minutes on a small server
 MAX_CARDS = 12  # per photo; every face is still in the table and the downloads
 CARDS_PER_ROW = 4
@@ -39,10 +39,30 @@ st.title("Photo")
 st.caption("Find every face in a photo and estimate its expression. Photos are analysed in memory "
            "and never stored.")
 
+def file_name(upload: UploadedFile, index: int) -> str:
+    return upload.name or f"photo {index + 1}"
+
+
+def unique_uploads(files: list[UploadedFile]) -> tuple[list[UploadedFile], list[tuple[str, str]]]:
+    """The uploads without repeats of the same content, and (repeat, first) names for a note."""
+    seen: dict[str, str] = {}
+    kept, repeats = [], []
+    for index, upload in enumerate(files):
+        digest = hashlib.sha256(upload.getvalue()).hexdigest()
+        name = file_name(upload, index)
+        if digest in seen:
+            repeats.append((name, seen[digest]))
+        else:
+            seen[digest] = name
+            kept.append(upload)
+    return kept, repeats
+
+
 source = st.radio("Source", ["Upload photos", "Take a photo"], horizontal=True, label_visibility="collapsed")
 if source == "Upload photos":
+    # no type= filter: Streamlit would only turn a wrong file's chip red; load_image says why instead
     uploads = st.file_uploader(
-        "Photos", type=PHOTO_TYPES, accept_multiple_files=True,
+        "Photos", accept_multiple_files=True,
         help=f"{ALLOWED_FORMATS_TEXT}; several at once. Up to {MAX_FILES} are analysed per run.")
 else:
     shot = st.camera_input("Take a photo")
@@ -53,6 +73,9 @@ show_bars = st.toggle("Probability bars on the image", value=False,
 if not uploads:
     st.info("Upload one or more photos, or switch to the camera, to start.")
     st.stop()
+uploads, repeats = unique_uploads(uploads)
+for repeat, first in repeats:
+    st.info(f"“{repeat}” is the same file as “{first}”: it is shown once.")
 if len(uploads) > MAX_FILES:
     st.warning(f"{len(uploads)} photos were uploaded; the first {MAX_FILES} are analysed. "
                "Upload the rest in another run.")
@@ -63,10 +86,6 @@ try:
 except FerError as exc:
     st.error(f"Cannot start the analysis: {exc}")
     st.stop()
-
-
-def file_name(upload: UploadedFile, index: int) -> str:
-    return upload.name or f"photo {index + 1}"
 
 
 def analyse(upload: UploadedFile, name: str) -> tuple[PhotoResult, np.ndarray]:

@@ -56,8 +56,9 @@ def analyse(upload: UploadedFile) -> VideoResult:
         if percent == shown["percent"]:  # one message per percent, not per frame
             return
         shown["percent"] = percent
-        bar.progress(progress.fraction, text=f"Analysing the video… {progress.seconds_done:.1f} s, "
-                                             f"{progress.frames_done} frames")
+        total = f" of {progress.frames_expected}" if progress.frames_expected else ""
+        bar.progress(progress.fraction, text=f"Analysing the video… frame {progress.frames_done}{total} "
+                                             f"({progress.seconds_done:.1f} s of video done)")
 
     try:
         return process_video(upload, analyzer, smoothing=settings.smoothing, show_probabilities=show_bars,

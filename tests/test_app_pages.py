@@ -436,3 +436,18 @@ def test_the_sidebar_puts_the_default_first_and_shows_the_real_threshold(zoo):
     at.selectbox(key="_w_fer_detector").set_value("haar").run()
     assert at.session_state["fer_min_score"] is None  # another detector starts at its own threshold
     assert at.slider(key="_w_fer_min_score").value == pytest.approx(round(create_detector("haar").min_score, 2))
+
+
+def test_the_same_photo_twice_is_shown_once_and_a_wrong_file_type_says_why(app_models, astronaut):
+    data = jpeg(astronaut)
+    at = run_page(PHOTO)
+    at.file_uploader[0].set_value([
+        ("a.jpg", data, "image/jpeg"),
+        ("copy of a.jpg", data, "image/jpeg"),
+        ("notes.txt", b"shopping list: eggs, milk", "text/plain"),
+    ]).run()
+    assert_clean(at)
+    assert any("“copy of a.jpg” is the same file as “a.jpg”" in i.value for i in at.info)
+    assert at.dataframe[0].value["file"].tolist() == ["a.jpg"]
+    (error,) = [e.value for e in at.error]
+    assert "notes.txt" in error and "JPEG" in error  # what it is not, and what to upload

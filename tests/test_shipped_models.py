@@ -114,3 +114,28 @@ def test_the_default_as_the_app_runs_it_reproduces_its_agreement_with_people():
 def test_readme_tables_are_generated_from_the_stored_files():
     check = subprocess.run([sys.executable, "tools/update_readme.py", "--check"], cwd=ROOT)
     assert check.returncode == 0, "README.md is stale: run python tools/update_readme.py"
+
+
+def test_vote_trained_models_carry_the_prior_correction_their_rule_chose():
+    """The shipped class bias is what the stored PublicTest table and the rule give (best
+    balanced agreement within MAX_AGREEMENT_COST of the uncorrected agreement), applied to the
+    stored training prior; and a vote-trained model is shipped (the 'agrees with people' option)."""
+    from fer_core.calibration import MAX_AGREEMENT_COST, prior_bias
+    from fer_core.model_zoo import read_index
+    from fer_core.training.export import trained_on_votes
+
+    index = read_index()["models"]
+    voted = [m for m in list_models() if not m.is_ensemble and trained_on_votes(m)]
+    assert voted, "no model trained on the FER+ votes is shipped"
+    for m in voted:
+        correction = index[m.name]["prior_correction"]
+        table = correction["publictest"]
+        floor = table[0]["accuracy"] - MAX_AGREEMENT_COST
+        allowed = [row for row in table if row["accuracy"] >= floor]
+        best = max(allowed, key=lambda row: (row["balanced_accuracy"], -row["strength"]))
+        assert correction["strength"] == best["strength"]
+        prior = np.array(list(correction["training_prior"].values()))
+        if correction["strength"]:
+            # the stored prior is rounded to 4 decimals: a rare class (p ~ 0.005) moves its log by ~1%
+            np.testing.assert_allclose(index[m.name]["class_bias"], prior_bias(prior, correction["strength"]), atol=0.01)
+        assert (m.metrics() or {}).get("prior_strength") == (correction["strength"] or None)

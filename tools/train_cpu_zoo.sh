@@ -42,10 +42,13 @@ declare -A RUNS=(
   [plain_vgg_w24_s0_ferplus_42m]="--arch plain_vgg --width 24 --seed 0 --minutes 42 --labels ferplus"
   [plain_vgg_w24_s0_ferplus]="--arch plain_vgg --width 24 --seed 0 --minutes 110 --labels ferplus"
   [plain_vgg_w12_s0_ferplus]="--arch plain_vgg --width 12 --seed 0 --minutes 60 --labels ferplus"
+  # votes and labels half and half: plain_vgg_w24_s0_ferplus (shipped as plain_vgg_votes) agrees with
+  # people most but falls below the fer package on FER2013's labels; the blend keeps both (issue 23)
+  [plain_vgg_w24_s0_mix50]="--arch plain_vgg --width 24 --seed 0 --minutes 110 --labels mix:0.5"
 )
 ORDER=(plain_vgg_w24_s0 plain_vgg_w12_s0 plain_vgg_w24_s1 plain_vgg_w12_s0_kd plain_vgg_w32_s2 plain_vgg_w24_s2 mini_xception_r2
        plain_vgg_w24_s1_kd vgg_bn_r2 dcnn_r2 baseline_cnn_r2 mobilenet_v2_r2
-       plain_vgg_w24_s0_ferplus plain_vgg_w12_s0_ferplus)
+       plain_vgg_w24_s0_ferplus plain_vgg_w24_s0_mix50 plain_vgg_w12_s0_ferplus)
 for name in "${@:-${ORDER[@]}}"; do
   out=runs/$name
   if [ -f "$out/train_config.json" ]; then  # written when a run's schedule has ended

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from fer_core import ice
+from fer_core.live import ice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -134,3 +134,22 @@ def save_inputs(path: Path, frames: list[Frame], photos: list[Photo], faces48: n
     meta = {"frames": len(frames), "photos": len(photos), "labelled": labelled is not None}
     np.savez(path, meta=np.array(json.dumps(meta)), **arrays)
     return path
+
+
+def mp4_clip(image: np.ndarray, frames: int = 8, fps: int = 4, shift: int = 2) -> bytes:
+    """An H.264 MP4 in memory: `image` panning `shift` pixels per frame (test and screenshot videos)."""
+    import io
+
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+        for i in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(image, shift * i, axis=1), format="rgb24")):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return buffer.getvalue()
+

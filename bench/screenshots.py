@@ -12,36 +12,20 @@ docs/img/photo_page.jpg (the README's picture: the Photo page's first screenful)
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import tempfile
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from bench.browser import find_chromium, launch
+from bench.frames import mp4_clip
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 VIEWPORTS = {"desktop": {"width": 1400, "height": 1000}, "phone": {"width": 390, "height": 844}}
 PAGES = {"home": "/", "photo": "/Photo", "webcam": "/Live_webcam", "video": "/Video_file",
          "comparison": "/Model_comparison"}
 TIMEOUT_MS = 180_000  # the first page load loads the model and detector
-
-
-def _clip(image: np.ndarray, frames: int = 12, fps: int = 6) -> bytes:
-    import av
-
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as output:
-        stream = output.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
-        for i in range(frames):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(image, 3 * i, axis=1), format="rgb24")):
-                output.mux(packet)
-        for packet in stream.encode():
-            output.mux(packet)
-    return buffer.getvalue()
 
 
 def inputs(folder: Path) -> tuple[list[Path], Path]:
@@ -53,7 +37,7 @@ def inputs(folder: Path) -> tuple[list[Path], Path]:
         cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         photos.append(path)
     video = folder / "astronaut.mp4"
-    video.write_bytes(_clip(cv2.resize(data.astronaut(), (320, 320))))
+    video.write_bytes(mp4_clip(cv2.resize(data.astronaut(), (320, 320)), frames=12, fps=6, shift=3))
     return photos, video
 
 

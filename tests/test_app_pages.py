@@ -13,13 +13,13 @@ import shutil
 from pathlib import Path
 from typing import ClassVar
 
-import av
 import cv2
 import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from bench.frames import mp4_clip
 from fer_core.detection import create_detector
 from fer_core.image_io import ImageLoadError, encode_png, load_image
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
@@ -80,19 +80,6 @@ def face_grid(astronaut: np.ndarray, columns: int = 6, rows: int = 5) -> np.ndar
     x0, y0 = max(0, x + w // 2 - side // 2), max(0, y + h // 2 - side // 2)
     tile = cv2.resize(astronaut[y0:y0 + side, x0:x0 + side], (220, 220))
     return np.ascontiguousarray(np.vstack([np.hstack([tile] * columns)] * rows))
-
-
-def mp4_clip(image: np.ndarray, frames: int = 8, fps: int = 4) -> bytes:
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as output:
-        stream = output.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
-        for i in range(frames):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(np.roll(image, 2 * i, axis=1), format="rgb24")):
-                output.mux(packet)
-        for packet in stream.encode():
-            output.mux(packet)
-    return buffer.getvalue()
 
 
 # --- landing page and navigation -----------------------------------------------------------

@@ -26,9 +26,9 @@ import cv2
 import pytest
 
 from bench.browser import WebcamPage, camera_canvas, find_chromium, launch, upload_photo, write_y4m
+from bench.frames import mp4_clip
 from fer_core.labels import EMOTIONS
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
-from tests.test_app_pages import mp4_clip
 from ui.session_reaper import REAP_EVERY_S
 
 CHROMIUM = find_chromium()

@@ -1,17 +1,17 @@
 """Draw recognition results onto images: a coloured box and label tag per face, optional
 probability bars, and a small text readout for video.
 
-Everything is drawn with OpenCV onto one copy of the frame, so a 640x480 frame with a few faces
-costs well under a millisecond per face. Sizes scale with the image (so labels stay legible
-when a 6000x4000 photo is shown shrunk to screen width) and with the face box (so a small face
-in a big group photo does not get a label wider than a neighbour's head).
+Everything is drawn with OpenCV onto one copy of the frame (or the frame itself, for decoded
+video), so a 640x480 frame with a few faces costs well under a millisecond per face. Sizes scale
+with the width the image is shown at (so labels stay legible when a 6000x4000 photo or a 720p
+video is shown shrunk) and with the face box; tags are placed so that none hides another.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Protocol
 
@@ -28,6 +28,9 @@ FALLBACK_COLOR: Color = (255, 255, 255)  # for emotion names we have no colour f
 PANEL_BACKGROUND: Color = (40, 40, 40)
 BAR_TRACK: Color = (90, 90, 90)
 MIN_FONT_SCALE = 0.3  # below this Hershey text is unreadable anyway
+HERSHEY_PX = 22  # height of FONT's text (ascender to descender) at scale 1
+MIN_DISPLAY_TEXT_PX = 13  # the smallest tag text on screen that stays easy to read
+DEFAULT_DISPLAY_WIDTH = 1000  # what an image is assumed shown at when the caller does not say
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
 
@@ -68,6 +71,24 @@ class LabelLayout:
     origin: tuple[int, int]  # cv2.putText origin (bottom-left of the text)
 
 
+@dataclass(frozen=True)
+class Panel:
+    rect: Rect
+    font_scale: float
+
+
+@dataclass(frozen=True)
+class FacePlan:
+    """Where one face's annotations go (`plan_annotations`)."""
+
+    box: tuple[int, int, int, int]  # the visible part of the face box
+    color: Color
+    text: str  # the full tag, or the face's number alone where the full tag found no room
+    tag: LabelLayout
+    panel: Panel | None  # the probability bars, None when not drawn
+    probabilities: np.ndarray | None
+
+
 # --- public drawing functions ---------------------------------------------------------------
 
 
@@ -76,31 +97,32 @@ def draw_faces(
     faces: Sequence[FaceLike],
     *,
     show_probabilities: bool = False,
+    in_place: bool = False,
+    display_width: int | None = None,
 ) -> np.ndarray:
-    """An annotated copy of `image_rgb` (RGB uint8 (H, W, 3), or grey (H, W) which yields RGB).
+    """An annotated copy of `image_rgb` (RGB uint8 (H, W, 3), or grey (H, W) which yields RGB),
+    or `image_rgb` itself drawn on when `in_place` (a decoded video frame the caller owns).
 
     Each face gets a frame in its emotion's colour and a tag "#<id> <emotion> <confidence>%";
     with `show_probabilities`, faces that carry probabilities also get a small bar chart.
-    The input is never modified.
+    `display_width` is how wide the image will be shown (pixels on screen); text is sized to
+    stay legible there. Tags never overlap each other: where a full tag finds no free place
+    (a crowded group photo) the face gets its number only, and a bar chart that would cover
+    another face or tag is left out (the app's cards and tables hold every face's figures).
     """
-    canvas = _rgb_copy(image_rgb, "draw_faces")
-    height, width = canvas.shape[:2]
-    tags: list[tuple[LabelLayout, str, Color]] = []
-    for face in faces:
-        box = _visible_box(face.box, width, height)
-        if box is None:  # entirely off-image: nothing to show
-            continue
-        color = emotion_color(face.emotion)
-        text = format_label(face)
-        layout = label_layout(canvas.shape, box, text)
-        _draw_frame(canvas, box, layout.style.thickness, color)
-        if show_probabilities:
-            probabilities = face_probabilities(face)
-            if probabilities is not None:
-                _draw_probability_panel(canvas, box, probabilities, layout.style)
-        tags.append((layout, text, color))
-    for layout, text, color in tags:  # tags last, so no frame or panel ever hides one
-        _draw_tag(canvas, layout, text, color)
+    if in_place and image_rgb.ndim == 3:
+        _check_rgb(image_rgb, "draw_faces")
+        canvas = image_rgb
+    else:
+        canvas = _rgb_copy(image_rgb, "draw_faces")
+    plans = plan_annotations(canvas.shape, faces, show_probabilities=show_probabilities,
+                             display_width=display_width)
+    for plan in plans:
+        _draw_frame(canvas, plan.box, plan.tag.style.thickness, plan.color)
+        if plan.panel is not None and plan.probabilities is not None:
+            _draw_probability_panel(canvas, plan.panel, plan.probabilities)
+    for plan in plans:  # tags last, so no frame or panel ever hides one
+        _draw_tag(canvas, plan.tag, plan.text, plan.color)
     return canvas
 
 
@@ -145,6 +167,24 @@ def draw_text_overlay(
     return canvas
 
 
+def face_thumbnail(image_rgb: np.ndarray, box: tuple[int, int, int, int], side: int = 96,
+                   margin: float = 0.2) -> np.ndarray:
+    """A square `side` x `side` RGB picture of one face (its box plus `margin` on each side,
+    clipped to the image), for a result card."""
+    height, width = image_rgb.shape[:2]
+    x, y, w, h = box
+    half = max(w, h) * (0.5 + margin)
+    cx, cy = x + w / 2, y + h / 2
+    x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+    x1, y1 = min(width, int(cx + half)), min(height, int(cy + half))
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((side, side, 3), np.uint8)
+    crop = image_rgb[y0:y1, x0:x1]
+    if crop.ndim == 2:
+        crop = cv2.cvtColor(crop, cv2.COLOR_GRAY2RGB)
+    return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+
+
 # --- styling and layout (public so tests and other views can reuse them) ------------------
 
 
@@ -179,27 +219,40 @@ def format_label(face: FaceLike) -> str:
     return _ascii(f"{prefix}{str(face.emotion).strip().lower()} {percent}")
 
 
-def face_style(image_shape: tuple[int, ...], box: tuple[int, int, int, int]) -> FaceStyle:
-    """Line and text sizes from the image size (legible when the image is shown shrunk to
-    screen width) and the box size (labels of small faces stay near the face's size)."""
+def face_style(image_shape: tuple[int, ...], box: tuple[int, int, int, int],
+               display_width: int | None = None) -> FaceStyle:
+    """Line and text sizes from the image size, the box size (labels of small faces stay near
+    the face's size) and the width the image is shown at: text is never smaller than
+    MIN_DISPLAY_TEXT_PX on screen (default: the image shown at most DEFAULT_DISPLAY_WIDTH wide)."""
     longest = max(image_shape[0], image_shape[1])
+    width = image_shape[1]
+    shown = display_width if display_width and display_width > 0 else min(width, DEFAULT_DISPLAY_WIDTH)
     box_side = max(1, min(box[2], box[3]))
-    # Hershey at scale 1 is ~22 px tall: long/1400 keeps ~15 px on a ~1000 px wide display.
+    # Hershey at scale 1 is ~HERSHEY_PX tall: long/1400 keeps ~15 px on a ~1000 px wide display.
     preferred = longest / 1400
-    minimum = max(0.35, longest / 2600)
+    minimum = max(0.35, MIN_DISPLAY_TEXT_PX / HERSHEY_PX * width / shown)
     font_scale = max(minimum, min(preferred, box_side / 110))
     line_preferred = longest / 320
-    line_minimum = max(1.0, longest / 1500)
+    line_minimum = max(1.0, 2.0 * width / shown)  # a frame at least ~2 screen pixels wide
     thickness = round(max(line_minimum, min(line_preferred, box_side / 20)))
     thickness = max(1, min(thickness, box_side // 4))  # never fill a tiny box with frame
     return _style_for_scale(font_scale, thickness)
 
 
-def label_layout(image_shape: tuple[int, ...], box: tuple[int, int, int, int], text: str) -> LabelLayout:
-    """Where the tag for `box` goes: above the box, below it when there is no room above,
-    inside its top when neither fits; shifted sideways and shrunk to stay inside the image."""
+def label_layout(image_shape: tuple[int, ...], box: tuple[int, int, int, int], text: str,
+                 display_width: int | None = None) -> LabelLayout:
+    """Where the tag for `box` goes when nothing else is in the way: above the box, below it
+    when there is no room above, inside its top when neither fits; shifted sideways and shrunk
+    to stay inside the image."""
+    return _tag_candidates(image_shape, box, text, display_width)[0]
+
+
+def _tag_candidates(image_shape: tuple[int, ...], box: tuple[int, int, int, int], text: str,
+                    display_width: int | None) -> list[LabelLayout]:
+    """Every place the tag may go, in order of preference (label_layout's rule first), each
+    inside the image."""
     height, width = image_shape[0], image_shape[1]
-    style = face_style(image_shape, box)
+    style = face_style(image_shape, box, display_width)
     tag_w, tag_h, text_h, _ = _tag_size(text, style)
     if tag_w > width or tag_h > height:  # tiny image: shrink the text to fit
         shrink = min(width / tag_w, height / tag_h)
@@ -207,17 +260,92 @@ def label_layout(image_shape: tuple[int, ...], box: tuple[int, int, int, int], t
         tag_w, tag_h, text_h, _ = _tag_size(text, style)
     tag_w, tag_h = min(tag_w, width), min(tag_h, height)
 
-    x, y, _w, h = box
+    x, y, w, h = box
     if y - tag_h >= 0:
-        y0 = y - tag_h  # above, resting on the frame
+        y_first = y - tag_h  # above, resting on the frame
     elif y + h + tag_h <= height:
-        y0 = y + h  # flipped below the box
+        y_first = y + h  # flipped below the box
     else:
-        y0 = min(max(0, y), height - tag_h)  # box fills the height: inside its top
-    x0 = min(max(0, x), width - tag_w)
-    rect = (x0, y0, x0 + tag_w, y0 + tag_h)
-    origin = (x0 + style.padding, y0 + style.padding + text_h)
-    return LabelLayout(style, rect, origin)
+        y_first = y  # box fills the height: inside its top
+    rows = [y_first, y - tag_h, y + h, y, y + h - tag_h]
+    columns = [x, x + (w - tag_w) // 2, x + w - tag_w]
+    out: list[LabelLayout] = []
+    seen: set[tuple[int, int]] = set()
+    for y0 in rows:
+        for x0 in columns:
+            x0c, y0c = min(max(0, x0), width - tag_w), min(max(0, y0), height - tag_h)
+            if (x0c, y0c) in seen:
+                continue
+            seen.add((x0c, y0c))
+            out.append(LabelLayout(style, (x0c, y0c, x0c + tag_w, y0c + tag_h),
+                                   (x0c + style.padding, y0c + style.padding + text_h)))
+    return out
+
+
+def plan_annotations(image_shape: tuple[int, ...], faces: Sequence[FaceLike], *,
+                     show_probabilities: bool = False, display_width: int | None = None) -> list[FacePlan]:
+    """Where every face's frame, tag and bars go, faces taken in the given order (the photo's
+    reading order): each tag takes the first place that overlaps no earlier tag and covers
+    little of another face; failing that, the face's number alone does; failing that, the
+    place that overlaps least. Bars go where they cover no tag and little of another face,
+    or are left out."""
+    height, width = image_shape[0], image_shape[1]
+    visible = [(face, _visible_box(face.box, width, height)) for face in faces]
+    shown = [(face, box) for face, box in visible if box is not None]
+    boxes = [_rect(box) for _, box in shown]
+    taken: list[Rect] = []
+    plans: list[FacePlan] = []
+    for i, (face, box) in enumerate(shown):
+        others = boxes[:i] + boxes[i + 1:]
+        full = format_label(face)
+        texts = [full] if face.face_id is None else [full, _ascii(f"#{face.face_id}")]
+        best: tuple[float, str, LabelLayout] | None = None
+        for text in texts:
+            for layout in _tag_candidates(image_shape, box, text, display_width):
+                cost = _cost(layout.rect, taken, others)
+                if best is None or cost < best[0]:
+                    best = (cost, text, layout)
+            if best is not None and best[0] == 0.0:
+                break
+        assert best is not None  # a visible box always has candidates
+        _, text, layout = best
+        taken.append(layout.rect)
+        plans.append(FacePlan(box, emotion_color(face.emotion), text, layout, None, face_probabilities(face)))
+    if show_probabilities:
+        for i, plan in enumerate(plans):
+            if plan.probabilities is None:
+                continue
+            others = boxes[:i] + boxes[i + 1:]
+            # its own tag is drawn over it, so only the other faces' tags and bars are in the way
+            in_the_way = [rect for rect in taken if rect != plan.tag.rect]
+            for rect, scale in _panel_candidates(image_shape, plan.box, plan.tag.style):
+                if _cost(rect, in_the_way, others) == 0.0:
+                    taken.append(rect)
+                    plans[i] = replace(plan, panel=Panel(rect, scale))
+                    break
+    return plans
+
+
+FACE_OVERLAP_ALLOWED = 0.15  # of a tag's area: a tag may touch the hair or chin of a neighbour
+
+
+def _cost(rect: Rect, taken: Sequence[Rect], faces: Sequence[Rect]) -> float:
+    """0 for a free place; else how much it hides (tags and bars weigh far more than faces)."""
+    area = max(1, (rect[2] - rect[0]) * (rect[3] - rect[1]))
+    on_tags = sum(_overlap(rect, other) for other in taken)
+    on_faces = sum(_overlap(rect, other) for other in faces)
+    if on_tags == 0 and on_faces <= FACE_OVERLAP_ALLOWED * area:
+        return 0.0
+    return 1000.0 * on_tags / area + on_faces / area
+
+
+def _overlap(a: Rect, b: Rect) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _rect(box: tuple[int, int, int, int]) -> Rect:
+    x, y, w, h = box
+    return (x, y, x + w, y + h)
 
 
 def face_probabilities(face: object) -> np.ndarray | None:
@@ -238,8 +366,13 @@ def face_probabilities(face: object) -> np.ndarray | None:
 def probability_panel_rect(
     image_shape: tuple[int, ...], box: tuple[int, int, int, int], style: FaceStyle
 ) -> tuple[Rect, float]:
-    """Where the bar chart goes (right of the box, else left, else overlapping it; always inside
-    the image) and the font scale for its row names."""
+    """Where the bar chart goes when nothing else is in the way (right of the box, else left,
+    else overlapping it; always inside the image) and the font scale for its row names."""
+    return _panel_candidates(image_shape, box, style)[0]
+
+
+def _panel_candidates(image_shape: tuple[int, ...], box: tuple[int, int, int, int],
+                      style: FaceStyle) -> list[tuple[Rect, float]]:
     height, width = image_shape[0], image_shape[1]
     scale = max(MIN_FONT_SCALE, style.font_scale * 0.7)
     panel_w, panel_h = _panel_size(scale)
@@ -247,16 +380,27 @@ def probability_panel_rect(
         scale = max(MIN_FONT_SCALE, scale * min(width / panel_w, height / panel_h))
         panel_w, panel_h = _panel_size(scale)
     panel_w, panel_h = min(panel_w, width), min(panel_h, height)
-    x, y, w, _ = box
+    x, y, w, h = box
     gap = max(2, style.thickness)
     if x + w + gap + panel_w <= width:
-        x0 = x + w + gap
+        x_first = x + w + gap
     elif x - gap - panel_w >= 0:
-        x0 = x - gap - panel_w
+        x_first = x - gap - panel_w
     else:
-        x0 = width - panel_w
-    y0 = min(max(0, y), height - panel_h)
-    return (x0, y0, x0 + panel_w, y0 + panel_h), scale
+        x_first = width - panel_w
+    y_first = min(max(0, y), height - panel_h)
+    places = [(x_first, y_first), (x + w + gap, y), (x - gap - panel_w, y),
+              (x + w + gap, y + h - panel_h), (x - gap - panel_w, y + h - panel_h), (x, y + h + gap)]
+    out: list[tuple[Rect, float]] = []
+    for x0, y0 in places:
+        outside = x0 < 0 or y0 < 0 or x0 + panel_w > width or y0 + panel_h > height
+        if outside and (x0, y0) != (x_first, y_first):
+            continue  # the alternatives must fit as they are; only the first is clamped
+        x0, y0 = min(max(0, x0), width - panel_w), min(max(0, y0), height - panel_h)
+        rect = (x0, y0, x0 + panel_w, y0 + panel_h)
+        if all(rect != r for r, _ in out):
+            out.append((rect, scale))
+    return out
 
 
 # --- internals ------------------------------------------------------------------------------
@@ -288,10 +432,13 @@ def _draw_frame(canvas: np.ndarray, box: tuple[int, int, int, int], t: int, colo
 
 def _draw_tag(canvas: np.ndarray, layout: LabelLayout, text: str, color: Color) -> None:
     x0, y0, x1, y1 = layout.rect
-    canvas[y0:y1, x0:x1] = color
+    ink = text_color_for(color)
+    canvas[y0:y1, x0:x1] = ink  # an outline in the text's colour sets the tag off any background
+    edge = max(1, layout.style.text_thickness // 2)
+    if x1 - x0 > 2 * edge and y1 - y0 > 2 * edge:
+        canvas[y0 + edge:y1 - edge, x0 + edge:x1 - edge] = color
     style = layout.style
-    cv2.putText(canvas, text, layout.origin, FONT, style.font_scale, text_color_for(color),
-                style.text_thickness, cv2.LINE_AA)
+    cv2.putText(canvas, text, layout.origin, FONT, style.font_scale, ink, style.text_thickness, cv2.LINE_AA)
 
 
 _SHORT_NAMES = tuple(name[:3] for name in EMOTIONS)
@@ -314,10 +461,8 @@ def _panel_metrics(scale: float) -> tuple[int, int, int, int]:
     return pad, row_h, name_w, bar_w
 
 
-def _draw_probability_panel(
-    canvas: np.ndarray, box: tuple[int, int, int, int], probabilities: np.ndarray, style: FaceStyle
-) -> None:
-    (x0, y0, x1, y1), scale = probability_panel_rect(canvas.shape, box, style)
+def _draw_probability_panel(canvas: np.ndarray, panel: Panel, probabilities: np.ndarray) -> None:
+    (x0, y0, x1, y1), scale = panel.rect, panel.font_scale
     canvas[y0:y1, x0:x1] = PANEL_BACKGROUND
     pad, row_h, name_w, bar_w = _panel_metrics(scale)
     bar_x0 = x0 + 2 * pad + name_w

@@ -32,6 +32,23 @@ def largest_face(faces: Sequence[HasBox]) -> HasBox | None:
     return max(faces, key=lambda f: f.box[2] * f.box[3], default=None)
 
 
+def reading_order(boxes: Sequence[Box]) -> list[int]:
+    """Indices of `boxes` in reading order: rows from the top, left to right within a row. A
+    face joins the current row when its centre lies within the height of the row's first face
+    (a group photo's rows are never perfectly level)."""
+    by_height = sorted(range(len(boxes)), key=lambda i: boxes[i][1] + boxes[i][3] / 2)
+    rows: list[list[int]] = []
+    for i in by_height:
+        centre = boxes[i][1] + boxes[i][3] / 2
+        if rows:
+            first = boxes[rows[-1][0]]
+            if centre <= first[1] + first[3]:
+                rows[-1].append(i)
+                continue
+        rows.append([i])
+    return [i for row in rows for i in sorted(row, key=lambda j: boxes[j][0] + boxes[j][2] / 2)]
+
+
 MAX_DETECT_SIDE = 1280  # detectors see at most this many pixels on the longer side
 MAX_FACES = 100  # more than this per image is a crowd shot; the largest faces are kept
 
@@ -136,9 +153,9 @@ class FaceAnalyzer:
         return self.classifier.predict(to_model_input(crops))
 
     def analyze(self, image: np.ndarray) -> list[FaceResult]:
-        """Every face in a photo, numbered 1.. in reading order (left to right, then down)."""
+        """Every face in a photo, numbered 1.. in reading order (rows from the top, left to right)."""
         found = self.detect(image)
-        found.sort(key=lambda d: (d.box[0] + d.box[2] / 2, d.box[1]))
+        found = [found[i] for i in reading_order([d.box for d in found])]
         probs = self.classify(image, [d.box for d in found], [d.landmarks for d in found])
         return [
             FaceResult(i + 1, d.box, d.score, p, d.landmarks)

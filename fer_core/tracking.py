@@ -3,6 +3,7 @@ moving average of each track's probabilities keeps its label from flickering."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,40 @@ class Track:
     missed: int = 0  # frames since last seen
 
 
+def check_smoothing(value: float) -> float:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"smoothing must lie in [0, 1), got {value}")
+    return float(value)
+
+
+def smooth_step(history: np.ndarray, new: np.ndarray, alpha: np.float32) -> np.ndarray:
+    """One step of the moving average: the history keeps `alpha`, the new frame adds the rest.
+    The one formula both the live tracker and `ProbabilitySmoother` use."""
+    return (alpha * history + (1 - alpha) * new).astype(np.float32)
+
+
+class ProbabilitySmoother:
+    """The tracker's smoothing applied afterwards to faces that already carry track ids and raw
+    probabilities: a video analysed once can be shown at any smoothing without detecting and
+    classifying again. Gives what `IoUTracker(smoothing=s)` gives, since matching ignores the
+    probabilities and a track's history only changes in frames where the track is seen."""
+
+    def __init__(self, smoothing: float) -> None:
+        self.alpha = np.float32(check_smoothing(smoothing))
+        self._history: dict[int, np.ndarray] = {}
+
+    def apply(self, face_ids: Sequence[int], probabilities: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """One frame's track ids and raw probabilities -> their smoothed probabilities."""
+        out = []
+        for face_id, raw in zip(face_ids, probabilities):
+            raw = np.asarray(raw, dtype=np.float32)
+            history = self._history.get(face_id)
+            probs = raw.copy() if history is None else smooth_step(history, raw, self.alpha)
+            self._history[face_id] = probs
+            out.append(probs.copy())
+        return out
+
+
 class IoUTracker:
     """Assigns stable ids to per-frame boxes and smooths their probabilities.
 
@@ -66,9 +101,7 @@ class IoUTracker:
 
     @smoothing.setter
     def smoothing(self, value: float) -> None:
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"smoothing must lie in [0, 1), got {value}")
-        self._smoothing = float(value)
+        self._smoothing = check_smoothing(value)
 
     def reset(self) -> None:
         self.tracks, self._next_id = [], 1
@@ -84,7 +117,7 @@ class IoUTracker:
             if ci in matched:
                 track = self.tracks[matched[ci]]
                 track.box, track.missed = box, 0
-                track.probabilities = alpha * track.probabilities + (1 - alpha) * probs
+                track.probabilities = smooth_step(track.probabilities, probs, alpha)
             else:
                 track = Track(self._next_id, box, probs.copy())
                 self._next_id += 1

@@ -7,7 +7,9 @@ encode the annotated frames as an H.264 MP4, all in memory (nothing is written t
     times, probs = result.timeline(result.main_face_id())
 
 `iter_process_video` is the same loop as a generator that yields a `Progress` per frame and
-returns the `VideoResult`, for callers that drive their own progress display.
+returns the `VideoResult`, for callers that drive their own progress display. The result keeps
+the analysis (tracked faces, raw probabilities): `redraw_video(source, result, smoothing=0.3,
+show_probabilities=True)` draws it again without detecting or classifying a second time.
 
 Long or large videos are capped (`VideoLimits`): at most `max_seconds` from the start, at most
 `max_fps` frames per second, downscaled to fit 1280x720 (720x1280 upright). Each cap that was
@@ -21,7 +23,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, BinaryIO, Final
 
@@ -32,6 +34,7 @@ from fer_core.drawing import draw_faces
 from fer_core.errors import FerError
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer
+from fer_core.tracking import ProbabilitySmoother, check_smoothing
 
 MAX_SECONDS: Final[float] = 60.0
 MAX_FPS: Final[float] = 30.0
@@ -99,6 +102,12 @@ class VideoResult:
     source_seconds: float | None
     notes: list[str] = field(default_factory=list)  # which limits applied, in plain sentences
     mime: str = "video/mp4"
+    smoothing: float = 0.0  # what `frames` and the video were drawn with
+    show_probabilities: bool = False
+    limits: VideoLimits = VideoLimits()
+    display_width: int | None = None
+    # the same frames tracked but not smoothed: what a redraw at another smoothing starts from
+    raw_frames: list[AnalysedFrame] = field(default_factory=list, repr=False)
 
     @property
     def seconds(self) -> float:
@@ -122,7 +131,18 @@ def process_video(source: VideoSource, analyzer: FaceAnalyzer, *,
     """Analyse and annotate a whole video, calling `on_progress` after each frame. `options`
     are `iter_process_video`'s (smoothing, limits, show_probabilities, name): one signature,
     so the two cannot drift apart."""
-    steps = iter_process_video(source, analyzer, **options)
+    return _drive(iter_process_video(source, analyzer, **options), on_progress)
+
+
+def redraw_video(source: VideoSource, result: VideoResult, *,
+                 on_progress: Callable[[Progress], None] | None = None, **options: Any) -> VideoResult:
+    """`result` drawn again at another smoothing or with(out) probability bars, from the same
+    source, without detecting or classifying again. `options` are `iter_redraw_video`'s."""
+    return _drive(iter_redraw_video(source, result, **options), on_progress)
+
+
+def _drive(steps: Generator[Progress, None, VideoResult],
+           on_progress: Callable[[Progress], None] | None) -> VideoResult:
     try:
         while True:
             try:
@@ -143,14 +163,75 @@ def iter_process_video(
     limits: VideoLimits = VideoLimits(),
     show_probabilities: bool = False,
     name: str | None = None,
+    display_width: int | None = None,
 ) -> Generator[Progress, None, VideoResult]:
-    """Yield a `Progress` after each analysed frame; return the `VideoResult`.
+    """Yield a `Progress` after each analysed frame; return the `VideoResult`. `display_width`:
+    how wide the video will be shown, so that its labels stay legible there (drawing).
 
     `source` is encoded file bytes, a binary file-like object (a Streamlit upload) or a path.
     Raises `VideoLoadError` when nothing could be decoded; damage after the first frames ends
     the analysis early with a note instead."""
+    # tracked without smoothing, smoothed on the side: the result keeps the raw analysis, so
+    # another smoothing is a redraw (iter_redraw_video), not a new analysis
+    tracker = StreamAnalyzer(analyzer, smoothing=0.0)
+    raw: list[AnalysedFrame] = []
+
+    def faces_of(index: int, rgb: np.ndarray) -> tuple[FaceResult, ...] | None:
+        raw.append(AnalysedFrame(index, 0.0, tuple(tracker.update(rgb))))
+        return raw[-1].faces
+
+    result = yield from _annotate(source, name, limits, faces_of, check_smoothing(smoothing), show_probabilities,
+                                  display_width)
+    result.raw_frames = [replace(r, time_s=f.time_s) for r, f in zip(raw, result.frames)]
+    return result
+
+
+def iter_redraw_video(
+    source: VideoSource,
+    result: VideoResult,
+    *,
+    smoothing: float | None = None,
+    show_probabilities: bool | None = None,
+    name: str | None = None,
+) -> Generator[Progress, None, VideoResult]:
+    """`iter_process_video` for a video analysed before: the same source, decoded again with the
+    same limits, each frame drawn with the stored faces (re-smoothed when `smoothing` differs).
+    None keeps the result's setting."""
+    raw = result.raw_frames
+
+    def faces_of(index: int, _rgb: np.ndarray) -> tuple[FaceResult, ...] | None:
+        return raw[index].faces if index < len(raw) else None  # None: every analysed frame is drawn
+
+    redrawn = yield from _annotate(
+        source, name, result.limits, faces_of,
+        result.smoothing if smoothing is None else check_smoothing(smoothing),
+        result.show_probabilities if show_probabilities is None else show_probabilities,
+        result.display_width)
+    redrawn.raw_frames = raw
+    return redrawn
+
+
+def smooth_frames(frames: Sequence[AnalysedFrame], smoothing: float) -> list[AnalysedFrame]:
+    """Tracked frames with raw probabilities -> the same frames smoothed as the tracker would."""
+    smoother = ProbabilitySmoother(smoothing)
+    return [replace(f, faces=_smoothed(smoother, f.faces)) for f in frames]
+
+
+def _smoothed(smoother: ProbabilitySmoother, faces: Sequence[FaceResult]) -> tuple[FaceResult, ...]:
+    probs = smoother.apply([f.face_id for f in faces], [f.probabilities for f in faces])
+    return tuple(replace(f, probabilities=p) for f, p in zip(faces, probs))
+
+
+FacesOf = Callable[[int, np.ndarray], "tuple[FaceResult, ...] | None"]
+
+
+def _annotate(source: VideoSource, name: str | None, limits: VideoLimits, faces_of: FacesOf, smoothing: float,
+              show_probabilities: bool, display_width: int | None) -> Generator[Progress, None, VideoResult]:
+    """The one decode -> faces -> draw -> encode loop. `faces_of(index, rgb)` gives each kept
+    frame's tracked raw faces (None ends the loop); they are smoothed here and drawn."""
     fp, label = _open_source(source, name)
     container = _open_container(fp, label)
+    smoother = ProbabilitySmoother(smoothing)
     try:
         stream = _video_stream(container, label)
         src_fps = _stream_fps(stream)
@@ -166,7 +247,6 @@ def iter_process_video(
             notes.append(f"The video runs at {src_fps:.0f} frames per second; every frame up to "
                          f"{out_fps:.0f} per second was analysed.")
 
-        tracker = StreamAnalyzer(analyzer, smoothing=smoothing)
         out_buffer = io.BytesIO()
         output = av.open(out_buffer, mode="w", format="mp4")
         out_stream = None
@@ -196,14 +276,19 @@ def iter_process_video(
                     geometry = _Geometry.for_frame(frame, limits)
                     out_stream = _add_h264_stream(output, rate, geometry.width, geometry.height)
                 rgb = geometry.to_rgb(frame)
-                faces = tracker.update(rgb)
-                annotated = draw_faces(rgb, faces, show_probabilities=show_probabilities)
+                raw = faces_of(len(frames), rgb)
+                if raw is None:
+                    break
+                faces = _smoothed(smoother, raw)
+                # the decoded array is ours: draw into it rather than into a copy
+                annotated = draw_faces(rgb, faces, show_probabilities=show_probabilities, in_place=True,
+                                       display_width=display_width)
                 out_frame = av.VideoFrame.from_ndarray(annotated, format="rgb24")
                 out_frame.pts = len(frames)
                 assert out_stream is not None  # made with the first frame's geometry above
                 for packet in out_stream.encode(out_frame):
                     output.mux(packet)
-                frames.append(AnalysedFrame(len(frames), len(frames) / out_fps, tuple(faces)))
+                frames.append(AnalysedFrame(len(frames), len(frames) / out_fps, faces))
                 yield Progress(len(frames), expected, len(frames) / out_fps)
             if out_stream is not None:
                 for packet in out_stream.encode():  # flush the encoder
@@ -230,6 +315,7 @@ def iter_process_video(
         video=out_buffer.getvalue(), frames=frames, fps=out_fps, width=geometry.width,
         height=geometry.height, source_width=geometry.source_width,
         source_height=geometry.source_height, source_seconds=duration, notes=notes,
+        smoothing=smoothing, show_probabilities=show_probabilities, limits=limits, display_width=display_width,
     )
 
 

@@ -1,25 +1,27 @@
 """Photo: every face in uploaded photos (or a camera snapshot) boxed, numbered and labelled,
 a card per face with all seven probabilities, a table of all faces, PNG/CSV/JSON downloads.
 
-Uploads stay in memory; only the faces found are kept in this session's state, so changing a
-display option does not analyse the photos again."""
+Uploads stay in memory: the photos and the faces found are kept in this session's state, so
+changing a display option does not analyse the photos again and a visit to another page does
+not lose them ("Clear results" forgets them)."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import PurePath
 
 import numpy as np
 import streamlit as st
 from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-from fer_core.drawing import draw_faces
+from fer_core.drawing import draw_faces, face_thumbnail
 from fer_core.errors import FerError
-from fer_core.image_io import ALLOWED_FORMATS_TEXT, downscale_for_detection, encode_png, load_image
+from fer_core.image_io import ALLOWED_FORMATS_TEXT, downscale_for_detection, encode_png, load_image, scale_box
 from fer_core.labels import EMOTIONS
+from fer_core.pipeline import FaceResult
 from ui.charts import probability_bars
 from ui.resources import get_analyzer
 from ui.results import PHOTO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv
@@ -28,8 +30,11 @@ from ui.settings import sidebar_settings
 MAX_FILES = 20  # per run: more would keep the page busy for minutes on a small server
 MAX_CARDS = 12  # per photo; every face is still in the table and the downloads
 CARDS_PER_ROW = 4
+THUMB_SIDE = 72  # pixels: a face card's thumbnail
 DISPLAY_SIDE = 1600  # the annotated image is shown at most this large; downloads keep full size
 FACES_KEY = "photo_faces"  # session cache: (file id, settings) -> PhotoResult
+KEPT_KEY = "photo_kept"  # this session's photos (list[KeptPhoto]), in memory only
+UPLOAD_KEY, CAMERA_KEY = "photo_upload", "photo_camera"
 
 LOG = logging.getLogger("fer_app.photo")
 
@@ -39,22 +44,40 @@ st.title("Photo")
 st.caption("Find every face in a photo and estimate its expression. Photos are analysed in memory "
            "and never stored.")
 
-def file_name(upload: UploadedFile, index: int) -> str:
-    return upload.name or f"photo {index + 1}"
+@dataclass(frozen=True)
+class KeptPhoto:
+    """An uploaded photo kept in this session's memory (never on disk), so that it and its
+    results are still there after a visit to another page; "Clear results" forgets them."""
+
+    file_id: str
+    name: str
+    data: bytes = field(repr=False)
 
 
-def unique_uploads(files: list[UploadedFile]) -> tuple[list[UploadedFile], list[tuple[str, str]]]:
+def _forget_removed_photos(widget_key: str) -> None:
+    # the user emptied the uploader (a page change empties it too, but without this callback)
+    if not st.session_state.get(widget_key):
+        forget_photos()
+
+
+def forget_photos() -> None:
+    st.session_state.pop(KEPT_KEY, None)
+    st.session_state.pop(FACES_KEY, None)
+
+
+def kept_photos(files: list[UploadedFile]) -> tuple[list[KeptPhoto], list[tuple[str, str]]]:
     """The uploads without repeats of the same content, and (repeat, first) names for a note."""
     seen: dict[str, str] = {}
     kept, repeats = [], []
     for index, upload in enumerate(files):
-        digest = hashlib.sha256(upload.getvalue()).hexdigest()
-        name = file_name(upload, index)
+        data = upload.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        name = upload.name or f"photo {index + 1}"
         if digest in seen:
             repeats.append((name, seen[digest]))
         else:
             seen[digest] = name
-            kept.append(upload)
+            kept.append(KeptPhoto(upload.file_id, name, data))
     return kept, repeats
 
 
@@ -62,24 +85,34 @@ source = st.radio("Source", ["Upload photos", "Take a photo"], horizontal=True, 
 if source == "Upload photos":
     # no type= filter: Streamlit would only turn a wrong file's chip red; load_image says why instead
     uploads = st.file_uploader(
-        "Photos", accept_multiple_files=True,
+        "Photos", accept_multiple_files=True, key=UPLOAD_KEY, on_change=_forget_removed_photos, args=(UPLOAD_KEY,),
         help=f"{ALLOWED_FORMATS_TEXT}; several at once. Up to {MAX_FILES} are analysed per run.")
 else:
-    shot = st.camera_input("Take a photo")
+    shot = st.camera_input("Take a photo", key=CAMERA_KEY, on_change=_forget_removed_photos, args=(CAMERA_KEY,))
     uploads = [shot] if shot is not None else []
 show_bars = st.toggle("Probability bars on the image", value=False,
                       help="Draw all seven probabilities next to each face in the annotated image.")
 
-if not uploads:
+if uploads:
+    photos, repeats = kept_photos(uploads)
+    for repeat, first in repeats:
+        st.info(f"“{repeat}” is the same file as “{first}”: it is shown once.")
+    if len(photos) > MAX_FILES:
+        st.warning(f"{len(photos)} photos were uploaded; the first {MAX_FILES} are analysed. "
+                   "Upload the rest in another run.")
+        photos = photos[:MAX_FILES]
+    st.session_state[KEPT_KEY] = photos
+else:
+    photos = st.session_state.get(KEPT_KEY, [])
+    if photos:
+        st.caption("Showing your photos from earlier in this session (kept in memory only, until you clear "
+                   "them or close the tab).")
+if not photos:
     st.info("Upload one or more photos, or switch to the camera, to start.")
     st.stop()
-uploads, repeats = unique_uploads(uploads)
-for repeat, first in repeats:
-    st.info(f"“{repeat}” is the same file as “{first}”: it is shown once.")
-if len(uploads) > MAX_FILES:
-    st.warning(f"{len(uploads)} photos were uploaded; the first {MAX_FILES} are analysed. "
-               "Upload the rest in another run.")
-    uploads = uploads[:MAX_FILES]
+if st.button("Clear results", key="photo_clear", help="Forget these photos and their results now."):
+    forget_photos()
+    st.rerun()
 
 try:
     analyzer = get_analyzer(settings)
@@ -88,47 +121,55 @@ except FerError as exc:
     st.stop()
 
 
-def analyse(upload: UploadedFile, name: str) -> tuple[PhotoResult, np.ndarray]:
-    """The faces of one upload (from this session's cache when the settings are unchanged)
+def analyse(photo: KeptPhoto) -> tuple[PhotoResult, np.ndarray]:
+    """The faces of one photo (from this session's cache when the settings are unchanged)
     and the decoded image."""
-    rgb = load_image(upload, name=name)
+    rgb = load_image(photo.data, name=photo.name)
     cache: dict = st.session_state.setdefault(FACES_KEY, {})
-    key = (upload.file_id, replace(settings, smoothing=0.0))  # smoothing is for video: photos ignore it
+    key = (photo.file_id, replace(settings, smoothing=0.0))  # smoothing is for video: photos ignore it
     if key not in cache:
         faces = tuple(analyzer.analyze(rgb))
-        cache[key] = PhotoResult(name, int(rgb.shape[1]), int(rgb.shape[0]), faces)
+        cache[key] = PhotoResult(photo.name, int(rgb.shape[1]), int(rgb.shape[0]), faces)
     return cache[key], rgb
 
 
-def annotated_png(upload: UploadedFile, result: PhotoResult, bars: bool) -> Callable[[], bytes]:
+def annotated_png(photo: KeptPhoto, result: PhotoResult, bars: bool) -> Callable[[], bytes]:
     """Deferred download: decoded and drawn again only when the button is clicked, so a
     24-megapixel annotated copy is not held in memory for every photo on the page."""
-    return lambda: encode_png(draw_faces(load_image(upload, name=result.file), result.faces,
+    return lambda: encode_png(draw_faces(load_image(photo.data, name=result.file), result.faces,
                                          show_probabilities=bars))
 
 
-def show_cards(result: PhotoResult, index: int) -> None:
+def scaled_face(face: FaceResult, scale: float) -> FaceResult:
+    """The face as it lies on the display-size copy of its photo."""
+    return face if scale == 1.0 else replace(face, box=scale_box(face.box, 1.0 / scale))
+
+
+def show_cards(result: PhotoResult, rgb: np.ndarray, index: int) -> None:
+    """A card per face: its thumbnail (to find "#14" of 19 at a glance), label and all seven bars."""
     faces = result.faces[:MAX_CARDS]
     for start in range(0, len(faces), CARDS_PER_ROW):
         columns = st.columns(CARDS_PER_ROW)
         for column, face in zip(columns, faces[start:start + CARDS_PER_ROW]):
             with column.container(border=True):
-                st.markdown(f"**Face #{face.face_id}** · {face.emotion} {face.confidence:.0%}")
-                st.plotly_chart(probability_bars(face.probabilities), key=f"bars-{index}-{face.face_id}",
-                                config={"displayModeBar": False})
+                thumb, text = st.columns([1, 2], vertical_alignment="center")
+                thumb.image(face_thumbnail(rgb, face.box), width=THUMB_SIDE)
+                text.markdown(f"**Face #{face.face_id}** · {face.emotion} {face.confidence:.0%}")
+                st.plotly_chart(probability_bars(face.probabilities, height=190),
+                                key=f"bars-{index}-{face.face_id}", config={"displayModeBar": False})
     if len(result.faces) > MAX_CARDS:
         st.caption(f"Cards for the first {MAX_CARDS} of {len(result.faces)} faces; all of them are in "
                    "the table below and in the downloads.")
 
 
 results: list[PhotoResult] = []
-for index, upload in enumerate(uploads):
-    name = file_name(upload, index)
-    with st.container(border=len(uploads) > 1):
-        if len(uploads) > 1:
+for index, photo in enumerate(photos):
+    name = photo.name
+    with st.container(border=len(photos) > 1):
+        if len(photos) > 1:
             st.subheader(name)
         try:
-            result, rgb = analyse(upload, name)
+            result, rgb = analyse(photo)
         except FerError as exc:  # unreadable, too small, an odd image: the message says which
             st.error(f"“{name}”: {exc}" if name not in str(exc) else str(exc))
             continue
@@ -138,8 +179,10 @@ for index, upload in enumerate(uploads):
             continue
         results.append(result)
         faces = result.faces
-        annotated = draw_faces(rgb, faces, show_probabilities=show_bars) if faces else rgb
-        shown, scale = downscale_for_detection(annotated, DISPLAY_SIDE)
+        shown, scale = downscale_for_detection(rgb, DISPLAY_SIDE)
+        if faces:  # drawn on the display-size copy: cheaper, and sized for the screen
+            shown = draw_faces(shown, [scaled_face(face, scale) for face in faces], show_probabilities=show_bars,
+                               in_place=shown is not rgb)
         count = f"{len(faces)} face{'s' if len(faces) != 1 else ''}" if faces else "no face"
         st.image(shown, caption=f"{name}: {count} ({result.width}x{result.height})")
         if scale != 1.0:
@@ -152,13 +195,15 @@ for index, upload in enumerate(uploads):
                        "not tiny: for small faces in a large photo try the blazeface-tiled detector, "
                        "or lower the detection threshold in the sidebar.")
             continue
-        st.download_button("Download annotated PNG", annotated_png(upload, result, show_bars),
+        st.download_button("Download annotated PNG", annotated_png(photo, result, show_bars),
                            file_name=f"{PurePath(name).stem}_annotated.png", mime="image/png",
                            on_click="ignore", key=f"png-{index}")
-        show_cards(result, index)
+        # several photos: their cards folded away, so the page stays short (on a phone above all)
+        with st.expander(f"Face cards ({len(faces)})", expanded=len(photos) == 1):
+            show_cards(result, rgb, index)
 
-# keep only the faces of photos still uploaded: the cache must not grow for the whole session
-current = {upload.file_id for upload in uploads}
+# keep only the faces of photos still shown: the cache must not grow for the whole session
+current = {photo.file_id for photo in photos}
 cache = st.session_state.get(FACES_KEY, {})
 for stale in [key for key in cache if key[0] not in current]:
     del cache[stale]

@@ -167,6 +167,11 @@ def test_thirty_faces_show_the_first_cards_and_all_rows(app_models, astronaut):
     assert rows > 12  # the grid has 30 faces
     assert len(face_cards(at)) == 12
     assert any(f"first 12 of {rows} faces" in c.value for c in at.caption)
+    assert len(at.get("image")) == 1 + 12  # the photo, and a thumbnail in every card
+    table = at.dataframe[0].value
+    # numbered in reading order: the grid's rows from the top (220 px apart), left to right
+    order = list(zip(table["y"] // 220, table["x"]))
+    assert order == sorted(order) and table["face"].tolist() == list(range(1, rows + 1))
 
 
 def test_24_megapixel_photo_is_analysed_and_shown_reduced(app_models, astronaut):
@@ -217,6 +222,60 @@ def test_corrupt_video_gets_a_clear_message(app_models):
     assert_clean(at)
     assert len(at.error) == 1 and "could not be read as a video" in at.error[0].value
     assert not at.get("video")
+
+
+def count_detections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per detector call: an analysis runs the detector on every frame or photo."""
+    from fer_core.pipeline import FaceAnalyzer
+
+    calls: list[int] = []
+    original = FaceAnalyzer.detect
+    monkeypatch.setattr(FaceAnalyzer, "detect", lambda self, image: calls.append(1) or original(self, image))
+    return calls
+
+
+def test_video_display_settings_redraw_and_a_detector_change_asks_first(app_models, astronaut, monkeypatch):
+    calls = count_detections(monkeypatch)
+    at = run_page(VIDEO)
+    at.file_uploader[0].set_value(("clip.mp4", mp4_clip(astronaut), "video/mp4")).run()
+    analysed = len(calls)
+    assert analysed == 8
+    plain = at.get("video")[0].proto.url
+    at.toggle(key="video_bars").set_value(True).run()
+    at.slider(key="_w_fer_smoothing").set_value(0.2).run()
+    assert_clean(at)
+    assert len(calls) == analysed  # redrawn from the stored analysis
+    assert at.get("video")[0].proto.url != plain  # ...into a new video
+    at.selectbox(key="_w_fer_detector").set_value("haar").run()
+    assert_clean(at)
+    assert len(calls) == analysed and any("changed since this video was analysed" in w.value for w in at.warning)
+    assert len(at.get("video")) == 1  # the earlier results stay on screen meanwhile
+    at.button(key="video_reanalyse").click().run()
+    assert_clean(at)
+    assert len(calls) == 2 * analysed and not at.warning
+
+
+def test_video_and_photo_results_survive_another_page_until_cleared(app_models, astronaut, monkeypatch):
+    calls = count_detections(monkeypatch)
+    at = run_page(APP)
+    at.switch_page("pages/3_Video_file.py").run()
+    at.file_uploader[0].set_value(("clip.mp4", mp4_clip(astronaut), "video/mp4")).run()
+    at.switch_page("pages/1_Photo.py").run()
+    at.file_uploader[0].set_value(("astronaut.jpg", jpeg(astronaut), "image/jpeg")).run()
+    assert len(face_cards(at)) == 1
+    at.switch_page("pages/4_Model_comparison.py").run()
+    at.switch_page("pages/3_Video_file.py").run()
+    assert_clean(at)
+    analysed = len(calls)
+    assert len(at.get("video")) == 1 and any("clip.mp4" in c.value for c in at.caption)
+    at.switch_page("pages/1_Photo.py").run()
+    assert_clean(at)
+    assert len(face_cards(at)) == 1 and len(calls) == analysed  # shown again, not analysed again
+    at.button(key="photo_clear").click().run()
+    assert not face_cards(at) and any("Upload one or more photos" in i.value for i in at.info)
+    at.switch_page("pages/3_Video_file.py").run()
+    at.button(key="video_clear").click().run()
+    assert not at.get("video") and any("Upload a video" in i.value for i in at.info)
 
 
 # --- Model comparison ----------------------------------------------------------------------

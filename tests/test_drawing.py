@@ -10,16 +10,19 @@ import pytest
 
 from fer_core.drawing import (
     FALLBACK_COLOR,
+    HERSHEY_PX,
     FaceLike,
     draw_faces,
     draw_text_overlay,
     face_style,
     format_label,
     label_layout,
+    plan_annotations,
     probability_panel_rect,
     text_color_for,
 )
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
+from fer_core.pipeline import reading_order
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,7 @@ def test_colours_match_the_emotion(emotion: str) -> None:
     for pixel in (out[y + h - 1, x + w // 2], out[y + h // 2, x], out[y + h // 2, x + w - 1]):
         assert tuple(pixel) == colour
     x0, y0, x1, y1 = label_layout(image.shape, box, format_label(face)).rect
-    assert tuple(out[y0, x0]) == colour and tuple(out[y1 - 1, x1 - 1]) == colour  # tag corners
+    assert tag_colour(out, (x0, y0, x1, y1)) == colour
 
 
 def test_label_text_contrasts_with_the_tag() -> None:
@@ -136,6 +139,13 @@ def test_unknown_emotion_gets_fallback_colour() -> None:
     image = noise(100, 100)
     out = draw_faces(image, [Face((20, 30, 40, 40), emotion="contempt")])
     assert tuple(out[69, 40]) == FALLBACK_COLOR
+
+
+def tag_colour(image: np.ndarray, rect: tuple[int, int, int, int]) -> tuple[int, ...]:
+    """The colour most of a tag is filled with (its outline and text are the rest)."""
+    x0, y0, x1, y1 = rect
+    colours, counts = np.unique(image[y0:y1, x0:x1].reshape(-1, 3), axis=0, return_counts=True)
+    return tuple(int(c) for c in colours[np.argmax(counts)])
 
 
 SIZES = [(120, 160), (480, 640), (50, 30)]
@@ -169,7 +179,7 @@ def test_label_stays_inside_the_image(size: tuple[int, int], where: str) -> None
     assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
     if shown[1] - (y1 - y0) < 0 and shown[1] + shown[3] + (y1 - y0) <= height:
         assert y0 == shown[1] + shown[3], "at the top edge the tag flips below the box"
-    assert tuple(out[y0, x0]) == EMOTION_COLORS_RGB["surprise"]  # the tag is drawn where laid out
+    assert tag_colour(out, layout.rect) == EMOTION_COLORS_RGB["surprise"]  # the tag is drawn where laid out
 
     (px0, py0, px1, py1), _ = probability_panel_rect(image.shape, shown, layout.style)
     assert 0 <= px0 < px1 <= width and 0 <= py0 < py1 <= height
@@ -182,7 +192,7 @@ def test_tag_flips_below_a_box_at_the_top() -> None:
     out = draw_faces(image, [face])
     x0, y0, x1, y1 = label_layout(image.shape, box, format_label(face)).rect
     assert y0 == 120
-    assert tuple(out[y0, x0]) == EMOTION_COLORS_RGB["happy"]
+    assert tag_colour(out, (x0, y0, x1, y1)) == EMOTION_COLORS_RGB["happy"]
     allowed = box_mask(image.shape, box) | rect_mask(image.shape, (x0, y0, x1, y1))
     assert not (changed_mask(image, out) & ~allowed).any()
 
@@ -291,3 +301,56 @@ def test_text_overlay_on_tiny_image() -> None:
     image = noise(20, 30)
     out = draw_text_overlay(image, ["a rather long line of text", "another"], "bottom-right")
     assert out.shape == image.shape
+
+
+# --- crowded photos and displayed sizes (issue 25) ------------------------------------------
+
+
+def overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> int:
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def crowd(rows: int = 4, columns: int = 6, side: int = 90, gap: int = 12) -> list[Face]:
+    """A tight group photo: rows of faces with little room between them."""
+    return [Face((20 + c * (side + gap), 30 + r * (side + gap), side, side), face_id=r * columns + c + 1,
+                 emotion=EMOTIONS[(r + c) % 7], confidence=0.5, probabilities=[1 / 7] * 7)
+            for r in range(rows) for c in range(columns)]
+
+
+def test_tags_in_a_crowd_never_hide_each_other_and_stay_inside() -> None:
+    shape = (460, 660, 3)
+    faces = crowd()
+    plans = plan_annotations(shape, faces, show_probabilities=True, display_width=400)
+    assert [p.text.split()[0] for p in plans] == [f"#{f.face_id}" for f in faces]  # every face numbered
+    tags = [p.tag.rect for p in plans]
+    for i, a in enumerate(tags):
+        assert 0 <= a[0] < a[2] <= shape[1] and 0 <= a[1] < a[3] <= shape[0]
+        assert all(overlap(a, b) == 0 for b in tags[i + 1:]), "two tags overlap"
+    assert any(p.text == f"#{p.text.split()[0][1:]}" for p in plans)  # no room: the number alone
+    boxes = [(x, y, x + w, y + h) for x, y, w, h in (f.box for f in faces)]
+    for i, plan in enumerate(plans):
+        if plan.panel is None:
+            continue
+        rect = plan.panel.rect
+        area = (rect[2] - rect[0]) * (rect[3] - rect[1])
+        assert all(overlap(rect, t) == 0 for t in tags)
+        assert all(overlap(rect, b) <= 0.15 * area for j, b in enumerate(boxes) if j != i)
+
+
+def test_a_lone_face_keeps_its_full_tag_above_the_box() -> None:
+    (plan,) = plan_annotations((480, 640, 3), [Face((200, 150, 120, 140))])
+    assert plan.text == "#1 happy 87%" and plan.tag.rect[3] == 150
+
+
+def test_faces_are_numbered_in_reading_order() -> None:
+    # two uneven rows: the second face of the top row sits a little lower than the first
+    boxes = [(300, 210, 80, 80), (20, 10, 80, 80), (160, 40, 80, 80), (40, 200, 80, 80)]
+    assert reading_order(boxes) == [1, 2, 3, 0]
+    assert reading_order([]) == []
+
+
+def test_video_text_is_legible_at_the_size_the_page_shows_it() -> None:
+    # a 1280x720 frame shown 560 px wide (the video page): tag text at least 13 screen pixels
+    style = face_style((720, 1280, 3), (600, 300, 90, 90), display_width=560)
+    assert HERSHEY_PX * style.font_scale * 560 / 1280 >= 13
+    assert face_style((720, 1280, 3), (600, 300, 90, 90)).font_scale < style.font_scale

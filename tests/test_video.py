@@ -22,6 +22,7 @@ from fer_core.video import (
     iter_process_video,
     main_face_id,
     process_video,
+    redraw_video,
     timeline,
 )
 from fer_core.video import _quarter_turns as quarter_turns
@@ -277,3 +278,23 @@ def test_a_video_track_without_frames_is_a_clear_error(analyzer):
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
     with pytest.raises(VideoLoadError, match="“empty.mp4”"):
         process_video(buffer.getvalue(), analyzer, name="empty.mp4")
+
+
+def test_a_redraw_keeps_the_analysis_and_matches_a_fresh_run(analyzer, clip, monkeypatch):
+    first = process_video(clip, analyzer, smoothing=0.0)
+    fresh = process_video(clip, analyzer, smoothing=0.9, show_probabilities=True)
+    calls = []
+    monkeypatch.setattr(type(analyzer), "detect", lambda self, image: calls.append(1) or [])
+    redrawn = redraw_video(clip, first, smoothing=0.9, show_probabilities=True)
+    assert not calls  # drawn from the stored faces: no detection, no classification
+    assert (redrawn.smoothing, redrawn.show_probabilities) == (0.9, True)
+    assert len(redrawn.frames) == len(fresh.frames)
+    for a, b in zip(redrawn.frames, fresh.frames):
+        assert [f.face_id for f in a.faces] == [f.face_id for f in b.faces]
+        for fa, fb in zip(a.faces, b.faces):
+            np.testing.assert_allclose(fa.probabilities, fb.probabilities, atol=1e-6)
+    _codec, frames = decode(redrawn.video)
+    _codec, expected = decode(fresh.video)
+    assert len(frames) == len(expected)
+    assert np.abs(frames[3].astype(int) - expected[3]).mean() < 2  # the same picture, bars and all
+    assert redrawn.raw_frames == first.raw_frames  # a later redraw starts from the same analysis

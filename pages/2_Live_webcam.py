@@ -156,11 +156,13 @@ def live_panel() -> None:
     if snap.frames_analyzed == 0:
         st.info("Press **Start camera** to begin. Timeline and summary appear here.")
         return
+    # the readout drawn on the latest video frame (last 2 s), so the page and the video agree
     a, b, c = st.columns(3)
-    a.metric("Analysed FPS", f"{snap.fps:.1f}")
-    b.metric("Latency", f"{snap.latency_ms:.0f} ms")
-    c.metric("Skipped", f"{snap.drop_share * 100:.0f}%",
-             help="Frames that arrived while the previous one was being analysed.")
+    a.metric("Analysed FPS", f"{snap.fps:.1f}", help="Frames analysed per second, over the last 2 s.")
+    b.metric("Latency", f"{snap.latency_ms:.0f} ms", help="Time to analyse one frame (median of the last 2 s).")
+    c.metric("Skipped", f"{snap.drop_share:.0%}",
+             help="Share of the frames of the last 2 s that arrived while the previous one was being "
+                  f"analysed ({snap.session_drop_share:.0%} since the camera started).")
     times, probabilities = snap.timeline_arrays(TIMELINE_SECONDS)
     st.plotly_chart(timeline_figure(times, probabilities, title="Main face, last minute"), key="live_timeline")
     st.plotly_chart(time_share_bars(snap.summary.shares()), key="live_summary")

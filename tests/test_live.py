@@ -254,6 +254,18 @@ def test_process_latest_analyses_only_the_newest_frame():
     assert processor.process_latest([]) == []
 
 
+def test_the_page_reads_the_numbers_the_video_shows():
+    # skips early on, none for the last 3 s: the readout (2 s window) and the panel agree on 0%
+    processor = LiveProcessor(stub_analyzer("happy"), LiveOptions(show_stats=True), clock=StepClock())
+    processor.process_latest([grey_frame(pts=i) for i in range(3)])
+    for pts in range(3, 40):
+        processor.process(grey_frame(pts=pts))
+    snap = processor.snapshot()
+    assert snap.session_drop_share > 0 and snap.drop_share == 0
+    shown = stats_lines(snap.fps, snap.latency_ms, snap.drop_share)
+    assert shown == ["10.0 FPS | 50 ms"]  # what the last frame carries: no "skipping" line
+
+
 class ListTrack:
     """Minimal aiortc-style source track handing out prepared frames."""
 
@@ -381,20 +393,20 @@ def test_session_summary_shares_time_per_emotion_and_exports_csv():
     rows = read_csv(snap.summary.to_csv())
     assert list(rows) == [*EMOTIONS, NO_FACE]
     assert float(rows["sad"]["seconds"]) == pytest.approx(1.3)
-    assert float(rows["happy"]["share_percent"]) == pytest.approx(100 * 0.3 / 1.8, abs=0.05)
-    assert sum(float(r["share_percent"]) for r in rows.values()) == pytest.approx(100, abs=0.2)
+    assert float(rows["happy"]["share"]) == pytest.approx(0.3 / 1.8, abs=5e-4)
+    assert sum(float(r["share"]) for r in rows.values()) == pytest.approx(1, abs=2e-3)
 
     timeline = list(csv.DictReader(io.StringIO(snap.timeline_csv())))
     assert len(timeline) == len(plan) + 1
     assert timeline[4]["emotion"] == "" and timeline[4]["faces"] == "0" and timeline[4]["happy"] == ""
     assert timeline[0]["emotion"] == "happy" and float(timeline[0]["happy"]) == 1.0
-    assert float(timeline[1]["t_seconds"]) == pytest.approx(0.1)
+    assert float(timeline[1]["time_s"]) == pytest.approx(0.1)
 
 
 def test_summary_of_an_empty_session_is_all_zero():
     processor = LiveProcessor(stub_analyzer())
     rows = read_csv(processor.snapshot().summary.to_csv())
-    assert all(float(r["seconds"]) == 0 and float(r["share_percent"]) == 0 for r in rows.values())
+    assert all(float(r["seconds"]) == 0 and float(r["share"]) == 0 for r in rows.values())
 
 
 def test_options_validate_smoothing():

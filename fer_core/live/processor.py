@@ -196,8 +196,9 @@ class LiveProcessor:
     def snapshot(self) -> LiveSnapshot:
         with self._state_lock:
             return LiveSnapshot(
-                fps=self._meter.fps,
-                latency_ms=self._meter.latency_ms,
+                fps=self._shown[0],
+                latency_ms=self._shown[1],
+                drop_share=self._shown[2],
                 frames_received=self._received,
                 frames_analyzed=self._analyzed,
                 frames_dropped=self._dropped,
@@ -212,6 +213,7 @@ class LiveProcessor:
 
     def _reset_state(self) -> None:
         self._meter = RateMeter()
+        self._shown = (0.0, 0.0, 0.0)  # the readout on the last frame: the page shows these very numbers
         self._timeline: deque[FrameRecord] = deque(maxlen=self._history)
         self._summary = SessionSummary()
         self._received = self._analyzed = self._dropped = 0
@@ -267,4 +269,5 @@ class LiveProcessor:
             ))
             if error is not None:
                 self._last_error = error
-            return self._meter.fps, self._meter.latency_ms, self._meter.drop_share
+            self._shown = (self._meter.fps, self._meter.latency_ms, self._meter.drop_share)
+            return self._shown

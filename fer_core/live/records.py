@@ -93,13 +93,14 @@ class SessionSummary:
         return other
 
     def to_csv(self) -> str:
-        """emotion,seconds,share_percent: one row per emotion plus "no face"."""
+        """emotion,seconds,share: one row per emotion plus "no face"; share 0-1, like every
+        probability and share in the app's downloads."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["emotion", "seconds", "share_percent"])
+        writer.writerow(["emotion", "seconds", "share"])
         shares = self.shares()
         for name, seconds in self._seconds.items():
-            writer.writerow([name, f"{seconds:.2f}", f"{shares[name] * 100:.1f}"])
+            writer.writerow([name, f"{seconds:.2f}", f"{shares[name]:.4f}"])
         return out.getvalue()
 
 
@@ -107,8 +108,11 @@ class SessionSummary:
 class LiveSnapshot:
     """A consistent copy of a processor's state, safe to use on any thread."""
 
+    # fps, latency_ms and drop_share: the readout drawn on the last analysed frame (over the
+    # meter's last 2 s), so the page and the video never show two different numbers
     fps: float
     latency_ms: float
+    drop_share: float
     frames_received: int
     frames_analyzed: int
     frames_dropped: int
@@ -119,7 +123,8 @@ class LiveSnapshot:
     idle_s: float | None  # seconds since the last analysed frame; None before the first
 
     @property
-    def drop_share(self) -> float:
+    def session_drop_share(self) -> float:
+        """Frames skipped / frames received since the stream started."""
         return self.frames_dropped / self.frames_received if self.frames_received else 0.0
 
     def timeline_arrays(self, last_seconds: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -136,10 +141,11 @@ class LiveSnapshot:
         return times, probs
 
     def timeline_csv(self) -> str:
-        """t_seconds,faces,face_id,emotion,<7 probabilities> per analysed frame."""
+        """time_s,faces,face_id,emotion,<7 probabilities>,latency_ms per analysed frame (the
+        video page's column names and units: seconds, probabilities 0-1)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["t_seconds", "faces", "face_id", "emotion", *EMOTIONS, "latency_ms"])
+        writer.writerow(["time_s", "faces", "face_id", "emotion", *EMOTIONS, "latency_ms"])
         for r in self.timeline:
             probs = [""] * len(EMOTIONS) if r.probabilities is None else [f"{p:.4f}" for p in r.probabilities]
             writer.writerow([f"{r.t:.3f}", r.faces, "" if r.face_id is None else r.face_id,

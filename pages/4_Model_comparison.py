@@ -12,6 +12,9 @@ from fer_core.labels import EMOTIONS
 from fer_core.model_zoo import default_model_name, default_rule, list_models, most_accurate
 from ui.charts import confusion_heatmap, history_figure, per_class_bars, per_class_comparison, speed_accuracy_scatter
 from ui.comparison import (
+    COLUMN_HELP,
+    GLOSSARY,
+    MAIN_COLUMNS,
     PHOTO_COLUMNS,
     SUMMARY_COLUMNS,
     ModelEntry,
@@ -21,6 +24,7 @@ from ui.comparison import (
     per_class,
     photo_recall_rows,
     photo_rows,
+    picks,
     speed_accuracy_points,
     summary_rows,
     variant_rows,
@@ -41,55 +45,79 @@ evaluated = [entry for entry in entries if entry.evaluated]
 
 first = as_dict(evaluated[0].metrics) if evaluated else {}
 dataset = as_dict(first.get("dataset"))
-st.caption(
-    "Every number below was written by `python -m fer_core evaluate` into the model's metrics.json"
-    + (f", on {dataset.get('images', '?')} {dataset.get('split', '')} images" if dataset else "")
-    + ". *Agrees with people*: how often the model's answer is what most of ten people said for the "
-      "same face (FER+ crowd votes; faces where most people could not name one of the 7 emotions are "
-      "left out). *FER2013 labels*: how often it matches the single label FER2013 gives each face, one "
-      "person's guess. Click a column header to sort. ECE: expected calibration error (lower means the shown "
-      "probabilities can be taken more literally); ms per face: median time for one face, LiteRT on "
-      "the evaluation machine.")
+try:
+    default_name: str | None = default_model_name()
+except ModelNotFoundError:
+    default_name = None
+try:  # chosen on PublicTest only, from the stored metrics
+    best: tuple[str, bool] | None = most_accurate()
+except ModelNotFoundError:
+    best = None
+
+st.subheader("Which model should I use?")
+lead = picks(entries, default_name or "", best)
+if lead:
+    st.markdown("\n".join(f"- **{pick.use}: `{pick.model}`.** {pick.why}" for pick in lead))
+    st.caption("“Test faces”: faces no model learned from or was chosen on. Each choice above was made on a "
+               "separate set of practice faces, so these figures are not flattered by it. Pick a model in the "
+               "sidebar; every page then uses it.")
 
 percent = st.column_config.NumberColumn(format="percent")
-st.dataframe(
-    summary_rows(entries), hide_index=True, column_order=list(SUMMARY_COLUMNS),
-    column_config={
-        **{key: st.column_config.Column(label) for key, label in SUMMARY_COLUMNS.items()},
-        "ferplus_accuracy": st.column_config.NumberColumn(SUMMARY_COLUMNS["ferplus_accuracy"], format="percent"),
-        "accuracy": st.column_config.NumberColumn(SUMMARY_COLUMNS["accuracy"], format="percent"),
-        "top2_accuracy": st.column_config.NumberColumn(SUMMARY_COLUMNS["top2_accuracy"], format="percent"),
-        "macro_f1": st.column_config.NumberColumn(SUMMARY_COLUMNS["macro_f1"], format="%.3f"),
-        "ece": st.column_config.NumberColumn(SUMMARY_COLUMNS["ece"], format="%.3f"),
-        "parameters": st.column_config.NumberColumn(SUMMARY_COLUMNS["parameters"], format="localized"),
-        "size_mb": st.column_config.NumberColumn(SUMMARY_COLUMNS["size_mb"], format="%.2f"),
-        "ms_per_face": st.column_config.NumberColumn(SUMMARY_COLUMNS["ms_per_face"], format="%.2f"),
-        "test_images": st.column_config.NumberColumn(SUMMARY_COLUMNS["test_images"], format="%d"),
-    },
-)
-try:  # both chosen on PublicTest only, from the stored metrics
-    best, best_flip = most_accurate()
-    best_metrics = as_dict(by_name[best].metrics) if best in by_name else {}
-    best_acc = (as_dict(as_dict(best_metrics.get("variants")).get("flip_tta")) if best_flip else best_metrics).get("accuracy")
-    st.info(f"**Default: {default_model_name()}** ({default_rule()}). **Most accurate option: {best}{' with flip TTA' if best_flip else ''}**"
-            + (f", {100 * best_acc:.2f}% on PrivateTest" if isinstance(best_acc, float) else "")
-            + " (best PublicTest accuracy of every model, with and without flip TTA; choose it in the "
-              "sidebar's model and TTA settings).")
-except (ModelNotFoundError, KeyError, TypeError, AttributeError):
-    pass  # nothing evaluated yet: the warning below says so
+
+
+def table(rows: list[dict], columns: tuple[str, ...] | list[str]) -> None:
+    share = {"ferplus_accuracy", "accuracy", "photo_accuracy", "top2_accuracy"}
+    formats = {"macro_f1": "%.3f", "ece": "%.3f", "parameters": "localized", "size_mb": "%.1f",
+               "ms_per_face": "%.2f", "test_images": "%d"}
+    config: dict = {}
+    for key in columns:
+        label, help_text = SUMMARY_COLUMNS[key], COLUMN_HELP[key]
+        if key in share:
+            config[key] = st.column_config.NumberColumn(label, format="percent", help=help_text)
+        elif key in formats:
+            config[key] = st.column_config.NumberColumn(label, format=formats[key], help=help_text)
+        else:
+            config[key] = st.column_config.Column(label, help=help_text)
+    # only the columns shown: the data a newcomer's table sends is the data it shows
+    st.dataframe([{key: row.get(key) for key in columns} for row in rows], hide_index=True,
+                 column_order=list(columns), column_config=config)
+
+
+rows = summary_rows(entries)
+for row in rows:  # the default marked where the eye starts, as the sidebar marks it
+    if row["model"] == default_name:
+        row["model"] = f"{row['model']} (default)"
+table(rows, MAIN_COLUMNS)
+st.caption("Hover over a column's name for what it means. " + (
+    f"Test faces: {dataset.get('images', '?')} of FER2013's PrivateTest; real photos: "
+    "posed photos of 29 people, face finding included. " if dataset else "")
+    + "Every number was written by the model's own evaluation; none is typed in.")
 missing = [entry for entry in entries if not entry.evaluated]
 if missing:
-    st.warning("Not evaluated: " + "; ".join(f"{e.name} ({e.problem})" for e in missing)
-               + ". Run `python -m fer_core evaluate NAME --data DIR` to add their numbers.")
+    st.warning("Not evaluated: " + "; ".join(f"{e.name} ({e.problem})" for e in missing) + ".")
+
+with st.expander("Every metric, for experts"):
+    table(rows, list(SUMMARY_COLUMNS))
+    if default_name:
+        st.markdown(f"**How the default was chosen:** {default_rule()}.")
+    if best:
+        st.markdown(f"**Most accurate option on FER2013's labels:** `{best[0]}`"
+                    f"{' with flip TTA' if best[1] else ''}: the best PublicTest accuracy of every model, with "
+                    "and without flip TTA.")
+    st.markdown("**How these numbers are made:** `python -m fer_core evaluate NAME --data DIR` writes each "
+                "model's metrics.json (FER2013 labels and, when the FER+ votes lie beside the data, agreement "
+                "with people); `python -m fer_core evaluate-photos DIR --model NAME` the real-photo figures. "
+                "Speed: LiteRT, one face per call, median, on the evaluating machine.")
+with st.expander("What the words mean"):
+    st.markdown("\n".join(f"- **{term}**: {meaning}" for term, meaning in GLOSSARY.items()))
 
 st.subheader("End to end on real photos")
 photos = photo_rows(entries)
 if photos:
     sets = sorted({row["dataset"] for row in photos})
-    st.caption(f"Photo set{'s' if len(sets) > 1 else ''}: {', '.join(sets)}. Detector, crop and classifier as the "
-               "app runs them, the largest face per photo; a photo where no face is found counts as wrong. Written by "
-               "`python -m fer_core evaluate-photos DIR --model NAME` into models/NAME/photos_SET.json; FER2013 "
-               "accuracy (48x48 crops, no detection) beside it for comparison.")
+    st.caption(f"Photo set{'s' if len(sets) > 1 else ''}: {', '.join(sets)}. Face finding, crop and model as the "
+               "app runs them, the largest face per photo; a photo where no face is found counts as wrong. The "
+               "FER2013 figure (small face crops, no face finding) is beside it for comparison.")
     st.dataframe(photos, hide_index=True, column_order=list(PHOTO_COLUMNS), column_config={
         **{key: st.column_config.Column(label) for key, label in PHOTO_COLUMNS.items()},
         "accuracy": st.column_config.NumberColumn(PHOTO_COLUMNS["accuracy"], format="percent"),
@@ -97,15 +125,15 @@ if photos:
         "macro_f1": st.column_config.NumberColumn(PHOTO_COLUMNS["macro_f1"], format="%.3f"),
     })
 else:
-    st.info("No end-to-end results on photos yet: `python -m fer_core evaluate-photos DIR --model NAME` "
-            "(DIR holds one folder of photos per emotion) adds them.")
+    st.info("No model has been checked on real photos yet (see “Every metric, for experts” for how).")
 
 st.subheader("Speed and accuracy")
 points = speed_accuracy_points(entries)
 if points:
-    st.plotly_chart(speed_accuracy_scatter(points, split=str(dataset.get("split") or "test")), key="speed-accuracy")
-    st.caption("Up and to the left is better. Speed: each model's metrics.json (LiteRT, one face per call, "
-               "median on the evaluation machine).")
+    st.plotly_chart(speed_accuracy_scatter(points, split=str(dataset.get("split") or "test"), default=default_name),
+                    key="speed-accuracy")
+    st.caption("Up and to the left is better: right more often, in less time. Hover over a dot for its "
+               "figures; click a name in the legend to hide it.")
 else:
     st.info("No model has both a speed and an accuracy in its metrics.json.")
 
@@ -144,10 +172,16 @@ def show_detail(entry: ModelEntry) -> None:
             st.info(f"{entry.name} is not evaluated.")
         else:
             st.dataframe(variant_rows(metrics), hide_index=True, column_config={
-                "accuracy": percent, "top2_accuracy": percent,
-                "macro_f1": st.column_config.NumberColumn(format="%.3f"),
-                "ece": st.column_config.NumberColumn(format="%.3f"),
-                "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f")})
+                "variant": st.column_config.Column("variant", help="How the model is run: as shipped (float32), "
+                                                   "with flip TTA, or its int8 file."),
+                "accuracy": st.column_config.NumberColumn("FER2013 labels", format="percent",
+                                                          help=COLUMN_HELP["accuracy"]),
+                "top2_accuracy": st.column_config.NumberColumn("top-2", format="percent",
+                                                               help=COLUMN_HELP["top2_accuracy"]),
+                "macro_f1": st.column_config.NumberColumn("macro-F1", format="%.3f", help=COLUMN_HELP["macro_f1"]),
+                "ece": st.column_config.NumberColumn("ECE", format="%.3f", help=COLUMN_HELP["ece"]),
+                "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f", help=COLUMN_HELP["size_mb"]),
+                "shipped": st.column_config.CheckboxColumn("shipped", help="Whether the app can run this variant.")})
             st.caption("The app runs float32; flip TTA and int8 can be chosen in the sidebar (int8 only where it "
                        "is shipped).")
     with tabs[3]:

@@ -67,13 +67,16 @@ def test_photo_rows_and_points_come_from_the_files(zoo: Path):
     assert points[1]["accuracy"] == pytest.approx(0.8)
 
 
-def test_scatter_puts_speed_on_x_and_accuracy_on_y():
+def test_scatter_puts_speed_on_x_and_accuracy_on_y_and_names_models_in_the_legend():
     figure = speed_accuracy_scatter([{"model": "a", "ms_per_face": 0.3, "accuracy": 0.5},
-                                     {"model": "b", "ms_per_face": 2.0, "accuracy": 0.7}])
-    (trace,) = figure.data
-    assert trace.type == "scatter" and list(trace.x) == [0.3, 2.0] and list(trace.y) == [0.5, 0.7]
-    assert list(trace.text) == ["a", "b"]
+                                     {"model": "b", "ms_per_face": 2.0, "accuracy": 0.7}], default="a")
+    assert [t.type for t in figure.data] == ["scatter", "scatter"]
+    dots = {t.name: (t.x[0], t.y[0], t.marker.symbol) for t in figure.data}
+    assert dots == {"b": (2.0, 0.7, "circle"), "a (default)": (0.3, 0.5, "star")}
+    assert all(t.mode == "markers" for t in figure.data)  # no text beside the dots to overlap
     assert "ms per face" in figure.layout.xaxis.title.text and "accuracy" in figure.layout.yaxis.title.text
+    people = speed_accuracy_scatter([{"model": "a", "ms_per_face": 0.3, "accuracy": 0.5, "ferplus_accuracy": 0.8}])
+    assert people.layout.yaxis.title.text == "agrees with people"
 
 
 def test_page_shows_the_photo_numbers_next_to_fer2013_and_the_scatter(zoo: Path):
@@ -88,8 +91,10 @@ def test_page_shows_the_photo_numbers_next_to_fer2013_and_the_scatter(zoo: Path)
     assert table.loc[0, "accuracy"] == 0.75 and table.loc[0, "fer2013_accuracy"] == pytest.approx(0.6)
     assert any("studio_set" in c.value for c in at.caption)  # the data set is named
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    scatter = [s for s in specs if s["data"][0]["type"] == "scatter" and s["data"][0].get("text") == ["fast", "slow"]]
-    assert len(scatter) == 1 and scatter[0]["data"][0]["x"] == [0.25, 1.5]
+    scatter = [s for s in specs if s["data"][0]["type"] == "scatter" and s["data"][0].get("mode") == "markers"]
+    assert len(scatter) == 1
+    dots = {trace["name"].removesuffix(" (default)"): trace["x"][0] for trace in scatter[0]["data"]}
+    assert dots == {"fast": 0.25, "slow": 1.5}
     # the detail tab of the default model (fast) lists its per-class recall on the photo set
     assert any(list(t.columns) == ["photo set", "happy", "sad"] for t in tables)
 
@@ -100,4 +105,6 @@ def test_page_says_how_to_add_photo_numbers_when_there_are_none(zoo: Path):
     at = AppTest.from_file(COMPARISON, default_timeout=60)
     at.run()
     assert not at.exception
-    assert any("evaluate-photos" in i.value for i in at.info)
+    assert any("No model has been checked on real photos" in i.value for i in at.info)
+    experts = next(e for e in at.expander if e.label == "Every metric, for experts")
+    assert any("evaluate-photos" in m.value for m in experts.markdown)  # how to add them, one click away

@@ -17,6 +17,13 @@ _SCORE_COLORS = {"precision": "#0072B2", "recall": "#E69F00", "f1": "#009E73"}  
 _RUN_COLORS = ("#0072B2", "#D55E00")  # train / validation, or model A / model B
 
 
+def _styled(figure: go.Figure) -> go.Figure:
+    """What every chart shares: Plotly's toolbar stands on the right edge, upright, so that on a
+    phone it never covers a chart's title (it lies across the top by default)."""
+    figure.update_layout(modebar=dict(orientation="v"))
+    return figure
+
+
 def emotion_css(emotion: str) -> str:
     r, g, b = EMOTION_COLORS_RGB.get(emotion, (128, 128, 128))
     return f"rgb({r},{g},{b})"
@@ -36,7 +43,7 @@ def probability_bars(probabilities: Sequence[float] | np.ndarray, *, height: int
     figure.update_layout(height=height, margin=dict(l=0, r=30, t=10, b=0), showlegend=False)
     figure.update_xaxes(range=[0, 1], tickformat=".0%", showgrid=True)
     figure.update_yaxes(autorange="reversed")  # emotions top to bottom in label order
-    return figure
+    return _styled(figure)
 
 
 def timeline_figure(times: np.ndarray, probabilities: np.ndarray, *, title: str = "") -> go.Figure:
@@ -52,7 +59,7 @@ def timeline_figure(times: np.ndarray, probabilities: np.ndarray, *, title: str 
                          legend=dict(orientation="h", y=-0.25), hovermode="x unified")
     figure.update_xaxes(title="time (s)")
     figure.update_yaxes(title="probability", range=[0, 1], tickformat=".0%")
-    return figure
+    return _styled(figure)
 
 
 def time_share_bars(shares: Mapping[str, float], *, title: str = "Share of time") -> go.Figure:
@@ -66,7 +73,7 @@ def time_share_bars(shares: Mapping[str, float], *, title: str = "Share of time"
     figure.update_layout(title=title or None, height=260, margin=dict(l=0, r=10, t=40 if title else 10, b=0))
     figure.update_xaxes(range=[0, 1], tickformat=".0%")
     figure.update_yaxes(autorange="reversed")
-    return figure
+    return _styled(figure)
 
 
 def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], *, normalised: bool, title: str = "") -> go.Figure:
@@ -82,7 +89,7 @@ def confusion_heatmap(matrix: np.ndarray, labels: Sequence[str], *, normalised: 
     figure.update_layout(title=title or None, height=420, margin=dict(l=0, r=0, t=40 if title else 10, b=0))
     figure.update_xaxes(title="predicted", side="bottom")
     figure.update_yaxes(title="true", autorange="reversed")
-    return figure
+    return _styled(figure)
 
 
 def row_normalised(matrix: np.ndarray) -> np.ndarray:
@@ -103,7 +110,7 @@ def per_class_bars(per_class: Mapping[str, Mapping[str, float]]) -> go.Figure:
     figure.update_layout(barmode="group", height=340, margin=dict(l=0, r=0, t=10, b=0),
                          legend=dict(orientation="h", y=1.1))
     figure.update_yaxes(range=[0, 1])
-    return figure
+    return _styled(figure)
 
 
 def per_class_comparison(per_class: Mapping[str, Mapping[str, Mapping[str, float]]], score: str = "f1") -> go.Figure:
@@ -117,7 +124,7 @@ def per_class_comparison(per_class: Mapping[str, Mapping[str, Mapping[str, float
     figure.update_layout(barmode="group", height=340, margin=dict(l=0, r=0, t=10, b=0),
                          legend=dict(orientation="h", y=1.1))
     figure.update_yaxes(title=score, range=[0, 1])
-    return figure
+    return _styled(figure)
 
 
 def history_figure(history: Sequence[Mapping[str, float]]) -> go.Figure:
@@ -134,20 +141,31 @@ def history_figure(history: Sequence[Mapping[str, float]]) -> go.Figure:
                              row=1, col=col)
         figure.update_xaxes(title_text="epoch", row=1, col=col)
     figure.update_layout(height=340, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=-0.2))
-    return figure
+    return _styled(figure)
 
 
 
-def speed_accuracy_scatter(points: Sequence[Mapping[str, Any]], *, split: str = "PrivateTest") -> go.Figure:
-    """The zoo's trade-off: milliseconds per face (x) against accuracy (y), one labelled dot a
-    model. `points` are dicts with model, ms_per_face and accuracy."""
-    figure = go.Figure(go.Scatter(
-        x=[float(p["ms_per_face"]) for p in points], y=[float(p["accuracy"]) for p in points],
-        text=[str(p["model"]) for p in points], mode="markers+text", textposition="top center",
-        marker=dict(size=12, color=_RUN_COLORS[0]),
-        hovertemplate="%{text}: %{x:.2f} ms per face, %{y:.1%}<extra></extra>",
-    ))
-    figure.update_layout(height=360, margin=dict(l=0, r=0, t=10, b=0), showlegend=False)
-    figure.update_xaxes(title="ms per face (one face per call, median)", rangemode="tozero")
-    figure.update_yaxes(title=f"{split} accuracy", tickformat=".0%")
-    return figure
+def speed_accuracy_scatter(points: Sequence[Mapping[str, Any]], *, split: str = "PrivateTest",
+                           default: str | None = None) -> go.Figure:
+    """The zoo's trade-off: milliseconds per face (x) against accuracy (y), one dot a model, named
+    in the legend rather than beside the dot (names of nearby models would overlap); the default
+    is a star. `points` are dicts with model, ms_per_face and accuracy (and ferplus_accuracy:
+    when every model has it, agreement with people is the y axis)."""
+    with_people = bool(points) and all(p.get("ferplus_accuracy") is not None for p in points)
+    key = "ferplus_accuracy" if with_people else "accuracy"
+    figure = go.Figure()
+    palette = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+    for i, point in enumerate(sorted(points, key=lambda p: -float(p[key]))):
+        is_default = point["model"] == default
+        figure.add_trace(go.Scatter(
+            x=[float(point["ms_per_face"])], y=[float(point[key])], mode="markers",
+            name=f"{point['model']} (default)" if is_default else str(point["model"]),
+            marker=dict(size=18 if is_default else 11, symbol="star" if is_default else ("diamond" if i >= 8 else "circle"),
+                        color=palette[i % len(palette)], line=dict(width=1, color="white")),
+            hovertemplate=f"{point['model']}: %{{x:.2f}} ms per face, %{{y:.1%}}<extra></extra>",
+        ))
+    figure.update_layout(height=420, margin=dict(l=0, r=0, t=10, b=0), showlegend=True,
+                         legend=dict(orientation="h", y=-0.2))
+    figure.update_xaxes(title="ms per face (lower is faster)", rangemode="tozero")
+    figure.update_yaxes(title="agrees with people" if with_people else f"{split} accuracy", tickformat=".0%")
+    return _styled(figure)

@@ -18,13 +18,15 @@ from fer_core.model_zoo import ModelInfo
 NOT_EVALUATED = "not evaluated"
 EVALUATED = "evaluated"
 
-# summary table columns: key -> header (the page formats them)
+# summary table columns: key -> header (the page formats them). The first table shows MAIN_COLUMNS,
+# the experts' one every column; COLUMN_HELP explains each where it is shown (a header tooltip).
 SUMMARY_COLUMNS: dict[str, str] = {
     "model": "model",
-    "title": "description",
+    "title": "what it is",
     "status": "status",
     "ferplus_accuracy": "agrees with people",
     "accuracy": "FER2013 labels",
+    "photo_accuracy": "real photos",
     "macro_f1": "macro-F1",
     "top2_accuracy": "top-2 accuracy",
     "ece": "ECE",
@@ -32,6 +34,44 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "size_mb": "size (MB)",
     "ms_per_face": "ms per face",
     "test_images": "test images",
+}
+MAIN_COLUMNS: tuple[str, ...] = ("model", "ferplus_accuracy", "accuracy", "photo_accuracy", "ms_per_face",
+                                 "size_mb", "title")
+COLUMN_HELP: dict[str, str] = {
+    "model": "The name to pick in the sidebar; the app's default is marked.",
+    "title": "What the model is, in a line (its card, below, says more).",
+    "status": "Whether the model's own evaluation wrote its numbers.",
+    "ferplus_accuracy": "How often its answer is what most of ten people said for the same test face.",
+    "accuracy": "How often it matches FER2013's own label: one person's guess per face.",
+    "photo_accuracy": "How often it is right on real posed photos of people, face finding included.",
+    "macro_f1": "The score of each emotion averaged, so rare ones (disgust) count as much as common ones.",
+    "top2_accuracy": "How often the right emotion is among its two most likely answers.",
+    "ece": "How far the shown percentages are from how often they are right (0 = they can be taken literally).",
+    "parameters": "Number of learned weights.",
+    "size_mb": "Size of the model file the app loads.",
+    "ms_per_face": "Milliseconds to classify one face on the machine that evaluated it (lower is faster).",
+    "test_images": "Test faces the numbers come from.",
+}
+# every term the page's expert parts use, in plain words
+GLOSSARY: dict[str, str] = {
+    "PublicTest / PrivateTest": "FER2013's two test sets of about 3,600 faces each. Models and settings are "
+                                "chosen on PublicTest only; the numbers shown are on PrivateTest, which chose "
+                                "nothing, so they are not flattered by the choice.",
+    "agrees with people (FER+)": "FER+ had ten people label every FER2013 face again; a model agrees when its "
+                                 "answer is what most of them said.",
+    "macro-F1": COLUMN_HELP["macro_f1"] + " F1 combines how often an answer is right (precision) and how "
+                                          "many faces of that emotion are found (recall).",
+    "top-2": COLUMN_HELP["top2_accuracy"],
+    "ECE": "Expected calibration error. " + COLUMN_HELP["ece"],
+    "TTA (flip)": "Test-time augmentation: the face is also classified mirrored and the two answers averaged. "
+                  "A little more accurate, twice the work.",
+    "kd (distilled)": "Knowledge distillation: a model trained to imitate the answers of larger or several "
+                      "models as well as the labels.",
+    "ensemble (x2, x3)": "Several models whose answers are averaged: more accurate, slower.",
+    "int8": "A version of the model file with weights stored in 8 bits: smaller, a little faster.",
+    "LiteRT": "Google's runtime for .tflite model files (formerly TensorFlow Lite), which the app uses.",
+    "temperature": "A number fitted on PublicTest that makes the shown percentages honest; it never changes "
+                   "which emotion comes first.",
 }
 
 
@@ -103,6 +143,7 @@ def summary_row(entry: ModelEntry) -> dict[str, Any]:
         "status": EVALUATED if entry.evaluated else f"{NOT_EVALUATED} ({entry.problem})",
         "ferplus_accuracy": _number(ferplus.get("accuracy")),
         "accuracy": _number(m.get("accuracy")),
+        "photo_accuracy": _photo_accuracy(entry),
         "macro_f1": _number(m.get("macro_f1")),
         "top2_accuracy": _number(m.get("top2_accuracy")),
         "ece": _number(m.get("ece")),
@@ -111,6 +152,78 @@ def summary_row(entry: ModelEntry) -> dict[str, Any]:
         "ms_per_face": _number(speed.get("ms_per_face_batch1_p50")),
         "test_images": _number(dataset.get("images", m.get("count"))),
     }
+
+
+def _photo_accuracy(entry: ModelEntry) -> float | None:
+    """End-to-end accuracy on the real-photo set (the first, when a model has several)."""
+    for _, result in sorted(entry.photos.items()):
+        return _number(result.get("accuracy"))
+    return None
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One answer to "which model should I use?": what for, which model, why in plain words."""
+
+    use: str
+    model: str
+    why: str
+
+
+def picks(entries: Sequence[ModelEntry], default: str, most_accurate: tuple[str, bool] | None) -> list[Pick]:
+    """The page's lead: the default, and which other model to choose for what, each with how
+    often it is right, from the stored metrics. A model that is best at several things is
+    named once with all of them."""
+    rows = {r["model"]: r for r in (summary_row(e) for e in entries if e.evaluated)}
+    if not rows:
+        return []
+    public_ferplus = {e.name: _number(as_dict(as_dict(e.metrics).get("ferplus")).get("publictest_accuracy"))
+                      for e in entries if e.evaluated}
+    found: list[tuple[str, str]] = []  # (use, model), in the order shown
+    if default in rows:
+        found.append(("Everyday use, the default", default))
+    scored = {k: v for k, v in public_ferplus.items() if v is not None}
+    if scored:  # chosen on PublicTest, like the default
+        found.append(("Closest to what people would say", max(scored, key=lambda k: (scored[k], k))))
+    if most_accurate and most_accurate[0] in rows:
+        found.append(("Highest score on FER2013's labels", most_accurate[0]))
+    with_photos = {k: r["photo_accuracy"] for k, r in rows.items() if r["photo_accuracy"] is not None}
+    if with_photos:
+        found.append(("Best on real photos", max(with_photos, key=lambda k: (with_photos[k], k))))
+    timed = {k: r["ms_per_face"] for k, r in rows.items()
+             if r["ms_per_face"] is not None and r["ferplus_accuracy"] is not None}
+    if timed:
+        found.append(("Fastest, for crowded photos or many webcams", min(timed, key=lambda k: (timed[k], k))))
+    uses: dict[str, list[str]] = {}
+    for use, model in found:
+        uses.setdefault(model, []).append(use)
+    reference = rows.get(default)
+    return [Pick(" · ".join(u), model, _why(rows[model], reference, flip=bool(
+        most_accurate and most_accurate == (model, True)))) for model, u in uses.items()]
+
+
+def _why(row: dict[str, Any], default: dict[str, Any] | None, *, flip: bool) -> str:
+    parts = []
+    if row["ferplus_accuracy"] is not None:
+        parts.append(f"agrees with most people on {_per100(row['ferplus_accuracy'])} test faces")
+    if row["accuracy"] is not None:
+        parts.append(f"matches FER2013's single label on {_per100(row['accuracy'])}")
+    if row["photo_accuracy"] is not None:
+        parts.append(f"right on {_per100(row['photo_accuracy'])} real photos")
+    if row["ms_per_face"] is not None:
+        speed = f"{row['ms_per_face']:.2f} ms per face"
+        if default is not None and default["model"] != row["model"] and default["ms_per_face"]:
+            ratio = row["ms_per_face"] / default["ms_per_face"]
+            speed += f" ({ratio:.1f}x the default's time)" if ratio >= 1.05 else \
+                f" ({1 / ratio:.1f}x quicker than the default)" if ratio <= 0.95 else ""
+        parts.append(speed)
+    text = "; ".join(parts)
+    return (text[0].upper() + text[1:] + "." if text else "No stored figures.") + (
+        " Best with flip TTA on (sidebar)." if flip else "")
+
+
+def _per100(share: float) -> str:
+    return f"{round(100 * share)} of 100"
 
 
 def summary_rows(entries: Sequence[ModelEntry]) -> list[dict[str, Any]]:
@@ -221,5 +334,5 @@ def speed_accuracy_points(entries: Sequence[ModelEntry]) -> list[dict[str, Any]]
         row = summary_row(entry)
         if row["ms_per_face"] is not None and row["accuracy"] is not None:
             points.append({"model": entry.name, "ms_per_face": row["ms_per_face"], "accuracy": row["accuracy"],
-                           "ensemble": entry.info.is_ensemble})
+                           "ferplus_accuracy": row["ferplus_accuracy"], "ensemble": entry.info.is_ensemble})
     return points

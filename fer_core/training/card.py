@@ -3,6 +3,7 @@ every number in a card comes from a training or evaluation run, none is typed in
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -152,13 +153,19 @@ def _ferplus_results(m: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _dataset_name(source: object) -> str:
+    """The data set a card names: its folder's name, never the machine's path to it."""
+    name = Path(str(source)).name or str(source)
+    return "FER2013" if name.lower() == "fer2013" else name
+
+
 def _results(m: dict[str, Any] | None) -> str:
     if not m:
         return "## Results\nNot evaluated yet: run `python -m fer_core evaluate`.\n"
     ds = m["dataset"]
     rows = [
         "## Results",
-        f"On {ds['split']} ({ds['images']:,} images of {ds['source']}), as the app runs it "
+        f"On {ds['split']} ({ds['images']:,} images of {_dataset_name(ds['source'])}), as the app runs it "
         f"({m['runtime']}, `{m.get('file') or 'members'}`, {m['file_bytes'] / 1e6:.2f} MB), evaluated {m['date']}:",
         "",
         "| variant | accuracy | macro-F1 | top-2 | ECE |",
@@ -172,9 +179,9 @@ def _results(m: dict[str, Any] | None) -> str:
             rows.append(f"| {label}{note} | {_pct(v['accuracy'])} | {v['macro_f1']:.3f} | "
                         f"{_pct(v['top2_accuracy'])} | {v['ece']:.3f} |")
     if m.get("temperature") not in (None, 1.0):
-        rows += ["", f"Probabilities are temperature-scaled (T = {m['temperature']:g}, fitted on PublicTest by "
-                     f"`python -m fer_core calibrate`): it changes how sure the model says it is (ECE above), "
-                     f"not which emotion one pass ranks first."]
+        rows += ["", f"Probabilities are calibrated: the model's scores are divided by a temperature of "
+                     f"{m['temperature']:.2f}, fitted on PublicTest by `python -m fer_core calibrate`. It changes how "
+                     f"sure the model says it is (ECE above), not which emotion one pass ranks first."]
     if m.get("prior_strength"):
         rows += ["", f"A prior correction of strength {m['prior_strength']:g} is applied after it (fer_core.calibration): "
                      f"the training faces' own mix of expressions (mostly neutral and happy, hardly any disgust) is "

@@ -6,12 +6,13 @@ with the shipped models, for looking at (issue reviews) and for the README:
 The Photo page gets scikit-image's astronaut and its coffee-cup photo (public domain / CC0,
 shipped with scikit-image), the Video page a short clip of the astronaut; the Live webcam page
 is shown before the camera starts (its video is checked by the browser tests). Writes
-PAGE_desktop.png and PAGE_phone.png (not committed: bench/results/screenshots/ is ignored), and
-docs/img/photo_page.jpg (the README's picture: the Photo page's first screenful)."""
+PAGE_desktop.png and PAGE_phone.png, each the whole page, and page_heights.json (not committed:
+bench/results/screenshots/ is ignored), and docs/img/photo_page.jpg (the README's picture: the Photo page's first screenful)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -41,7 +42,18 @@ def inputs(folder: Path) -> tuple[list[Path], Path]:
     return photos, video
 
 
-def shoot(page, base: str, name: str, path: str, photos: list[Path], video: Path, out: Path) -> None:
+# Streamlit scrolls its main column inside the page, so a "full page" shot of the window would show
+# the first screenful only: the window is made as tall as that column's content instead.
+CONTENT_HEIGHT_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]') || document.querySelector('section.main');
+  const inner = main && main.firstElementChild;
+  return Math.max(main ? main.scrollHeight : 0, inner ? inner.scrollHeight : 0, document.body.scrollHeight);
+}"""
+MAX_SHOT_HEIGHT = 16_000  # pixels: Chromium's own limit for one capture is near this
+
+
+def shoot(page, base: str, name: str, path: str, photos: list[Path], video: Path, out: Path) -> int:
+    """Screenshot one page whole; returns its content height in CSS pixels."""
     page.goto(base + path, timeout=TIMEOUT_MS, wait_until="domcontentloaded")
     page.get_by_text("Settings").first.wait_for(timeout=TIMEOUT_MS)  # the sidebar drew: the page ran
     if name == "photo":
@@ -54,7 +66,13 @@ def shoot(page, base: str, name: str, path: str, photos: list[Path], video: Path
     elif name == "comparison":
         page.get_by_text("Model comparison").first.wait_for(timeout=TIMEOUT_MS)
     page.wait_for_timeout(1500)  # charts finish drawing (a picture, not a measurement)
+    viewport = dict(page.viewport_size)
+    height = int(page.evaluate(CONTENT_HEIGHT_JS))
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), MAX_SHOT_HEIGHT)})
+    page.wait_for_timeout(800)  # the taller window's layout settles
     page.screenshot(path=str(out), full_page=True)
+    page.set_viewport_size(viewport)
+    return height
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
+    heights: dict[str, int] = {}  # how long each page is: a phone user scrolls all of it
     with tempfile.TemporaryDirectory(prefix="fer-shots-") as tmp:
         photos, video = inputs(Path(tmp))
         port = free_port()
@@ -82,11 +101,14 @@ def main(argv: list[str] | None = None) -> int:
                         page = context.new_page()
                         for name, path in PAGES.items():
                             shot = args.out / f"{name}_{kind}.png"
-                            shoot(page, f"http://127.0.0.1:{port}", name, path, photos, video, shot)
-                            print(f"wrote {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot}")
+                            heights[f"{name}_{kind}"] = shoot(page, f"http://127.0.0.1:{port}", name, path, photos,
+                                                              video, shot)
+                            print(f"wrote {shot.relative_to(ROOT) if shot.is_relative_to(ROOT) else shot} "
+                                  f"({heights[f'{name}_{kind}']} px tall)")
                         context.close()
                 finally:
                     browser.close()
+    (args.out / "page_heights.json").write_text(json.dumps(heights, indent=1) + "\n")
     readme_picture = ROOT / "docs" / "img" / "photo_page.jpg"
     _viewport_top(args.out / "photo_desktop.png", readme_picture)
     print(f"wrote {readme_picture.relative_to(ROOT)}")

@@ -156,17 +156,18 @@ class LiveProcessor:
 
     def process(self, frame: av.VideoFrame) -> av.VideoFrame:
         """Analyse one frame and return it annotated (same size, timestamps kept)."""
-        rgb = frame.to_ndarray(format="rgb24")
-        out = av.VideoFrame.from_ndarray(self.process_rgb(rgb), format="rgb24")
+        rgb = frame.to_ndarray(format="rgb24")  # a new array, ours: drawn on in place, no second copy
+        out = av.VideoFrame.from_ndarray(self.process_rgb(rgb, in_place=True), format="rgb24")
         out.pts = frame.pts
         if frame.time_base is not None:  # av refuses None here
             out.time_base = frame.time_base
         return out
 
-    def process_rgb(self, rgb: np.ndarray) -> np.ndarray:
-        """The core of `process` on an RGB array: an annotated copy. Never raises on a bad
-        model call: the frame goes back with the error written on it, and `snapshot()` has it.
-        Raises ValueError for anything but an RGB uint8 (H, W, 3) array."""
+    def process_rgb(self, rgb: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+        """The core of `process` on an RGB array: an annotated copy (or `rgb` itself drawn on,
+        when `in_place`). Never raises on a bad model call: the frame goes back with the error
+        written on it, and `snapshot()` has it. Raises ValueError for anything but an RGB uint8
+        (H, W, 3) array."""
         if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3):
             shape = getattr(rgb, "shape", None)
             raise ValueError(f"LiveProcessor expects an RGB uint8 (H, W, 3) frame, got {type(rgb).__name__} {shape}")
@@ -178,12 +179,13 @@ class LiveProcessor:
             error: str | None = None
             try:
                 faces = self._stream.update(rgb)
-                canvas = draw_faces(rgb, faces, show_probabilities=config.options.show_probabilities)
+                canvas = draw_faces(rgb, faces, show_probabilities=config.options.show_probabilities,
+                                    in_place=in_place)
             except Exception as exc:  # a broken frame must not kill the stream thread
                 error = f"{type(exc).__name__}: {exc}"
                 if error != self._last_error:  # once per distinct error, not 30 times a second
                     logger.exception("live analysis failed")
-                canvas = np.array(rgb, dtype=np.uint8, copy=True)
+                canvas = rgb if in_place else np.array(rgb, dtype=np.uint8, copy=True)
             finished = self._clock()
             stats = self._record(started, finished, faces, error)
             lines = stats_lines(*stats) if config.options.show_stats else []

@@ -466,3 +466,13 @@ def test_the_snapshot_gives_the_timeline_as_arrays_with_gaps_for_no_face():
     assert [trace.name for trace in figure.data] == list(EMOTIONS)
     bars = time_share_bars(snap.summary.shares())
     assert list(bars.data[0].y) == [*EMOTIONS, NO_FACE] and all(0 <= x <= 1 for x in bars.data[0].x)
+
+
+def test_an_rgb_frame_handed_in_is_left_alone_and_a_camera_frame_is_drawn_on():
+    processor = LiveProcessor(stub_analyzer("happy"), LiveOptions(show_stats=False))
+    rgb_frame = grey_frame()
+    processor.process(rgb_frame)
+    assert np.all(rgb_frame.to_ndarray(format="rgb24") == 128)  # a view of the caller's frame: untouched
+    camera = grey_frame(pts=1).reformat(format="yuv420p")  # what aiortc decodes a camera into
+    out = processor.process(camera).to_ndarray(format="rgb24")
+    assert np.all(box_edge_pixels(out, BOX) == emotion_color("happy"))

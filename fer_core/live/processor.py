@@ -156,8 +156,11 @@ class LiveProcessor:
 
     def process(self, frame: av.VideoFrame) -> av.VideoFrame:
         """Analyse one frame and return it annotated (same size, timestamps kept)."""
-        rgb = frame.to_ndarray(format="rgb24")  # a new array, ours: drawn on in place, no second copy
-        out = av.VideoFrame.from_ndarray(self.process_rgb(rgb, in_place=True), format="rgb24")
+        rgb = frame.to_ndarray(format="rgb24")
+        # a camera's yuv420p frame converts into a new array, ours to draw on (no second copy);
+        # an rgb24 frame's array is a view of the frame itself, which is not ours to change
+        owned = frame.format.name != "rgb24"
+        out = av.VideoFrame.from_ndarray(self.process_rgb(rgb, in_place=owned), format="rgb24")
         out.pts = frame.pts
         if frame.time_base is not None:  # av refuses None here
             out.time_base = frame.time_base

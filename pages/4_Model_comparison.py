@@ -80,7 +80,12 @@ def table(rows: list[dict], columns: tuple[str, ...] | list[str]) -> None:
             config[key] = st.column_config.Column(label, help=help_text)
     # only the columns shown: the data a newcomer's table sends is the data it shows
     st.dataframe([{key: row.get(key) for key in columns} for row in rows], hide_index=True,
-                 column_order=list(columns), column_config=config)
+                 column_order=list(columns), column_config=config, height=rows_height(len(rows)))
+
+
+def rows_height(count: int) -> int:
+    """Pixels for a table that shows all its rows (Streamlit's default scrolls after ten)."""
+    return 35 * (count + 1) + 3
 
 
 rows = summary_rows(entries)
@@ -118,7 +123,8 @@ if photos:
     st.caption(f"Photo set{'s' if len(sets) > 1 else ''}: {', '.join(sets)}. Face finding, crop and model as the "
                "app runs them, the largest face per photo; a photo where no face is found counts as wrong. The "
                "FER2013 figure (small face crops, no face finding) is beside it for comparison.")
-    st.dataframe(photos, hide_index=True, column_order=list(PHOTO_COLUMNS), column_config={
+    st.dataframe(photos, hide_index=True, column_order=list(PHOTO_COLUMNS), height=rows_height(len(photos)),
+                 column_config={
         **{key: st.column_config.Column(label) for key, label in PHOTO_COLUMNS.items()},
         "accuracy": st.column_config.NumberColumn(PHOTO_COLUMNS["accuracy"], format="percent"),
         "fer2013_accuracy": st.column_config.NumberColumn(PHOTO_COLUMNS["fer2013_accuracy"], format="percent"),

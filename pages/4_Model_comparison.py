@@ -9,7 +9,7 @@ import streamlit as st
 
 from fer_core.classifier import ModelNotFoundError
 from fer_core.labels import EMOTIONS
-from fer_core.model_zoo import default_model_name, default_rule, list_models, most_accurate
+from fer_core.model_zoo import default_flip_tta, default_model_name, default_rule, list_models, most_accurate
 from ui.charts import confusion_heatmap, history_figure, per_class_bars, per_class_comparison, speed_accuracy_scatter
 from ui.comparison import (
     COLUMN_HELP,
@@ -55,7 +55,7 @@ except ModelNotFoundError:
     best = None
 
 st.subheader("Which model should I use?")
-lead = picks(entries, default_name or "", best)
+lead = picks(entries, default_name or "", best, default_flip_tta())
 if lead:
     st.markdown("\n".join(f"- **{pick.use}: `{pick.model}`.** {pick.why}" for pick in lead))
     st.caption("“Test faces”: faces no model learned from or was chosen on. Each choice above was made on a "

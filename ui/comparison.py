@@ -170,11 +170,15 @@ class Pick:
     why: str
 
 
-def picks(entries: Sequence[ModelEntry], default: str, most_accurate: tuple[str, bool] | None) -> list[Pick]:
+def picks(entries: Sequence[ModelEntry], default: str, most_accurate: tuple[str, bool] | None,
+          default_flip: bool = False) -> list[Pick]:
     """The page's lead: the default, and which other model to choose for what, each with how
     often it is right, from the stored metrics. A model that is best at several things is
-    named once with all of them."""
+    named once with all of them. The default's figures are as the app runs it (with flip TTA
+    when `default_flip`)."""
     rows = {r["model"]: r for r in (summary_row(e) for e in entries if e.evaluated)}
+    if default_flip and default in rows:
+        rows[default] = _with_flip_tta(rows[default], next(e for e in entries if e.name == default))
     if not rows:
         return []
     public_ferplus = {e.name: _number(as_dict(as_dict(e.metrics).get("ferplus")).get("publictest_accuracy"))
@@ -202,6 +206,16 @@ def picks(entries: Sequence[ModelEntry], default: str, most_accurate: tuple[str,
         most_accurate and most_accurate == (model, True)))) for model, u in uses.items()]
 
 
+def _with_flip_tta(row: dict[str, Any], entry: ModelEntry) -> dict[str, Any]:
+    tta = as_dict(as_dict(as_dict(entry.metrics).get("variants")).get("flip_tta"))
+    if not tta:
+        return row
+    ms = row["ms_per_face"]
+    return {**row, "accuracy": _number(tta.get("accuracy")),
+            "ferplus_accuracy": _number(as_dict(tta.get("ferplus")).get("accuracy")),
+            "ms_per_face": None if ms is None else 2 * ms, "flip_tta": True}
+
+
 def _why(row: dict[str, Any], default: dict[str, Any] | None, *, flip: bool) -> str:
     parts = []
     if row["ferplus_accuracy"] is not None:
@@ -219,6 +233,7 @@ def _why(row: dict[str, Any], default: dict[str, Any] | None, *, flip: bool) -> 
         parts.append(speed)
     text = "; ".join(parts)
     return (text[0].upper() + text[1:] + "." if text else "No stored figures.") + (
+        " With flip TTA (on for it by default)." if row.get("flip_tta") else
         " Best with flip TTA on (sidebar)." if flip else "")
 
 

@@ -6,9 +6,7 @@ wires it to streamlit-webrtc and shows what it measured."""
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
@@ -16,8 +14,8 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from fer_core.errors import FerError
 from fer_core.live import LiveOptions, LiveProcessor
 from fer_core.live.capacity import camera_fps, max_streams_from_env, may_start, video_constraints
-from fer_core.live.ice import IceConfigError, fallback_configuration, rtc_configuration, turn_ttl
 from ui.charts import time_share_bars, timeline_figure
+from ui.live_ice import ice_configuration
 from ui.resources import analysis_gate, get_analyzer, stream_activity
 from ui.settings import sidebar_settings
 
@@ -26,7 +24,6 @@ if TYPE_CHECKING:  # a type only: tests replace streamlit_webrtc with a stub tha
 
 TIMELINE_SECONDS = 60  # the chart shows the last minute
 PROCESSOR_KEY = "live_processor"
-ICE_KEY = "live_ice"  # (renew after, configuration): this session's TURN credentials
 STALL_SECONDS = 3.0  # no analysed frame for this long while playing: the camera went away
 
 TRANSLATIONS: Translations = {
@@ -46,39 +43,6 @@ st.title("Live webcam")
 st.caption("Each video frame is analysed on the server: faces are tracked (their number stays with "
            "them) and their labels smoothed over time. When the model is slower than the camera, "
            "frames are skipped so the video never falls behind.")
-
-
-def read_secrets() -> Mapping[str, Any]:
-    """Top-level keys of .streamlit/secrets.toml; none when the file does not exist."""
-    try:
-        return {k: v for k, v in st.secrets.items() if not isinstance(v, Mapping)}
-    except FileNotFoundError:  # StreamlitSecretNotFoundError: no secrets file, the usual case
-        return {}
-    except Exception as exc:  # a malformed secrets.toml must not take the page down
-        st.warning(f"Could not read Streamlit secrets ({exc}); using environment variables only.")
-        return {}
-
-
-def ice_configuration() -> dict[str, Any]:
-    """Built once per browser session (time-limited TURN credentials are minted per session) and
-    renewed at half their lifetime, so a new connection never starts with expiring ones."""
-    cached = st.session_state.get(ICE_KEY)
-    if cached and time.time() < cached[0]:
-        return cached[1]
-    secrets = read_secrets()
-    try:
-        config = rtc_configuration(os.environ, secrets)
-        st.session_state[ICE_KEY] = (time.time() + turn_ttl(os.environ, secrets) / 2, config)
-        return config
-    except IceConfigError as exc:
-        fallback = fallback_configuration(os.environ, secrets)
-        if fallback is None:  # relay-only was asked for: never fall back to direct connections
-            st.error(f"The webcam is off: the WebRTC relay settings are invalid ({exc}) and this server "
-                     "allows relayed connections only. The operator must fix the TURN settings.")
-            st.stop()
-        st.warning(f"WebRTC network settings ignored: {exc}. Falling back to public STUN only, "
-                   "which fails behind strict NATs.")
-        return fallback
 
 
 try:

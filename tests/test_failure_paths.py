@@ -184,3 +184,26 @@ def test_a_dataset_with_an_unreadable_image_names_it(tmp_path: Path, synthetic_d
                      "--epochs", "1")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "cannot read image" in result.stderr and "Training_broken.png" in result.stderr
+
+
+def test_a_malformed_secrets_file_is_reported_and_the_environment_still_applies(tmp_path: Path):
+    from streamlit import config
+    from streamlit.runtime.secrets import Secrets
+
+    from ui.live_ice import read_secrets
+
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('FER_TURN_URL = "turn:turn.example:3478\nFER_TURN_SECRET = \n')  # unterminated string
+    good = tmp_path / "good.toml"
+    good.write_text('FER_TURN_URL = "turn:turn.example:3478"\n[section]\nkey = 1\n')
+    saved = config.get_option("secrets.files")
+    try:
+        config.set_option("secrets.files", [str(bad)])
+        keys, problem = read_secrets(Secrets())
+        assert keys == {} and problem and "Could not read Streamlit secrets" in problem
+        config.set_option("secrets.files", [str(good)])
+        assert read_secrets(Secrets()) == ({"FER_TURN_URL": "turn:turn.example:3478"}, None)  # sections are not settings
+        config.set_option("secrets.files", [str(tmp_path / "absent.toml")])
+        assert read_secrets(Secrets()) == ({}, None)
+    finally:
+        config.set_option("secrets.files", saved)

@@ -131,9 +131,10 @@ def live_panel() -> None:
     st.plotly_chart(timeline_figure(times, probabilities, title="Main face, last minute"), key="live_timeline")
     st.plotly_chart(time_share_bars(snap.summary.shares()), key="live_summary")
     d1, d2 = st.columns(2)
-    d1.download_button("Summary (CSV)", snap.summary.to_csv(), "emotion_summary.csv", "text/csv",
+    # callables: the CSVs are written when clicked, not on every refresh of the panel
+    d1.download_button("Summary (CSV)", snap.summary.to_csv, "emotion_summary.csv", "text/csv",
                        on_click="ignore", key="live_summary_csv")
-    d2.download_button("Timeline (CSV)", snap.timeline_csv(), "emotion_timeline.csv", "text/csv",
+    d2.download_button("Timeline (CSV)", snap.timeline_csv, "emotion_timeline.csv", "text/csv",
                        on_click="ignore", key="live_timeline_csv")
 
 

@@ -38,11 +38,17 @@ def fer2013_root() -> Path:
 
 def load_private_test(root: Path | None = None, per_class: int | None = None) -> LabelledFaces | None:
     """PrivateTest faces and labels, or None when the folder is absent or holds none."""
+    return load_test_split("PrivateTest", root, per_class)
+
+
+def load_test_split(split: str, root: Path | None = None, per_class: int | None = None) -> LabelledFaces | None:
+    """One official test split's faces and labels (PrivateTest, or PublicTest, which selects
+    models), or None when the folder is absent or holds none."""
     base = root or fer2013_root()
     root = base / "test"
     images, labels, paths = [], [], []
     for label, emotion in enumerate(EMOTIONS):
-        files = sorted((root / emotion).glob("PrivateTest_*.jpg")) if (root / emotion).is_dir() else []
+        files = sorted((root / emotion).glob(f"{split}_*.jpg")) if (root / emotion).is_dir() else []
         for path in files[:per_class] if per_class else files:
             face = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
             if face is None:
@@ -55,7 +61,7 @@ def load_private_test(root: Path | None = None, per_class: int | None = None) ->
     if not images:
         return None
     subset = f"a stratified subset (first {per_class} files per class by name)" if per_class else "all images"
-    return LabelledFaces(f"FER2013 PrivateTest, {subset}: {len(images)} faces",
+    return LabelledFaces(f"FER2013 {split}, {subset}: {len(images)} faces",
                          np.stack(images), np.asarray(labels, dtype=np.int64), _majority(base, paths))
 
 

@@ -3,6 +3,7 @@ package (PyPI `fer`, its default `FER()`: OpenCV Haar cascade + its quantized 64
 model run by `tf.lite`). It imports TensorFlow, so it never runs inside the main process.
 
     python -m bench.fer_worker INPUTS.npz OUT.json '{budget}'
+    python -m bench.fer_worker --classify FACES.npy OUT.json     (classifier only: bench.fer_floor)
 
 `fer` 25.10.3 needs `pkg_resources` only for `resource_filename` (to find the model file inside
 its own wheel); setuptools >= 81 no longer ships that module, so a stand-in is provided here
@@ -46,7 +47,26 @@ def fer_inputs(faces48: np.ndarray) -> np.ndarray:
     return (resized / 255.0 - 0.5) * 2.0
 
 
+def classify_only(faces_path: str, out_path: str) -> int:
+    """`--classify FACES.npy OUT.json`: the package's classifier alone on 48x48 grey faces (its
+    predicted class per face, EMOTIONS order): for accuracy on a labelled split, no timing."""
+    _provide_pkg_resources()
+    from fer.fer import FER
+
+    logging.getLogger("fer").setLevel(logging.WARNING)
+    import fer
+
+    detector = FER()
+    faces = fer_inputs(np.load(faces_path))
+    predictions = [int(np.argmax(p)) for i in range(0, len(faces), 256)
+                   for p in np.asarray(detector._classify_emotions(faces[i:i + 256]))]
+    Path(out_path).write_text(json.dumps({"version": fer.__version__, "predictions": predictions}))
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--classify":
+        return classify_only(*argv[1:])
     inputs_path, out_path, budget_json = argv
     budget = Budget(**json.loads(budget_json))
     data = np.load(inputs_path)

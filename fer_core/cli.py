@@ -271,9 +271,10 @@ def _default(args: argparse.Namespace) -> int:
     import json
 
     from fer_core.model_zoo import INDEX_FILE, default_flip_tta, models_dir, most_accurate
-    from fer_core.training.export import select_default
+    from fer_core.training.export import read_fer2013_floor, select_default
 
-    best = select_default(benchmark=args.benchmark)
+    floor = read_fer2013_floor(args.fer2013_floor) if args.fer2013_floor else None
+    best = select_default(benchmark=args.benchmark, fer2013_floor=floor)
     rule = json.loads((models_dir() / INDEX_FILE).read_text()).get("default_rule", "")
     print(f"default model: {best} ({rule}); the app runs it {'with' if default_flip_tta() else 'without'} flip TTA")
     name, flip = most_accurate()
@@ -286,8 +287,11 @@ def _add_default(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("select-default", help=f"make the best single model on PublicTest (<= "
                        f"{MAX_DEFAULT_MS_PER_FACE:g} ms per face, as the app runs it) the default")
-    p.add_argument("--benchmark", choices=("fer2013", "ferplus"), default="fer2013",
-                   help="rank on FER2013's labels (default, see docs/models.md) or on agreement with the FER+ majority")
+    p.add_argument("--benchmark", choices=("fer2013", "ferplus"), default="ferplus",
+                   help="rank on agreement with the FER+ majority (default) or on FER2013's labels")
+    p.add_argument("--fer2013-floor", metavar="JSON",
+                   help="leave out models below this FER2013 PublicTest accuracy (the file python -m bench.fer_floor "
+                        "writes: the fer package's)")
     p.set_defaults(func=_default)
 
 

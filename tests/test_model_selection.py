@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from fer_core.classifier import ModelNotFoundError
+from fer_core.errors import ConfigError
 from fer_core.model_zoo import default_flip_tta, default_model_name, most_accurate
-from fer_core.training.export import select_default, update_index
+from fer_core.training.export import Fer2013Floor, read_fer2013_floor, select_default, update_index
 
 
 def zoo(tmp_path: Path, models: dict[str, dict]) -> Path:
@@ -157,7 +158,43 @@ def test_with_fer_plus_figures_the_default_is_the_model_people_agree_with(tmp_pa
         metrics["ferplus"] = {"accuracy": private, "publictest_accuracy": public}  # PrivateTest must not decide
         metrics["variants"]["flip_tta"]["ferplus"] = {"accuracy": private, "publictest_accuracy": tta}
         (root / name / "metrics.json").write_text(json.dumps(metrics))
-    assert select_default(root) == "labels"  # FER2013's labels rank unless asked otherwise
-    assert select_default(root, benchmark="ferplus") == "votes" and not default_flip_tta(root)  # TTA lowers it
+    assert select_default(root, benchmark="fer2013") == "labels"  # FER2013's labels rank when asked
+    assert select_default(root) == "votes" and not default_flip_tta(root)  # people first; TTA lowers it
     assert json.loads((root / "index.json").read_text())["default_rule"].startswith("highest FER+ majority accuracy")
     assert most_accurate(root)[0] == "labels"  # the FER2013 option is still chosen on FER2013's labels
+
+
+def test_a_fer2013_floor_keeps_the_default_level_with_the_fer_package_on_fer2013s_labels(tmp_path: Path) -> None:
+    """Agreement with people ranks, but a model below the floor on FER2013's PublicTest labels (as
+    it would be run: here with flip TTA, which raises its FER+ score and lowers its labels score)
+    is left out; the rule names the floor and where it came from; no model above it: a clear error."""
+    root = zoo(tmp_path, {
+        "labels": {"public": 0.70, "private": 0.70, "tta_public": 0.71, "ms": 0.6},
+        "blend": {"public": 0.66, "private": 0.50, "tta_public": 0.655, "ms": 0.6},
+        "votes": {"public": 0.66, "private": 0.99, "tta_public": 0.62, "ms": 0.6},  # 0.62 as it would run
+    })
+    for name, public, tta in (("labels", 0.68, 0.69), ("blend", 0.80, 0.81), ("votes", 0.83, 0.84)):
+        metrics = json.loads((root / name / "metrics.json").read_text())
+        metrics["ferplus"] = {"publictest_accuracy": public}
+        metrics["variants"]["flip_tta"]["ferplus"] = {"publictest_accuracy": tta}
+        (root / name / "metrics.json").write_text(json.dumps(metrics))
+    floor_file = tmp_path / "fer_floor.json"
+    floor_file.write_text(json.dumps({"publictest_accuracy": 0.645, "source": "the fer package 25.10.3"}))
+    floor = read_fer2013_floor(floor_file)
+    assert select_default(root) == "votes"  # without a floor
+    assert select_default(root, fer2013_floor=floor) == "blend" and default_flip_tta(root)
+    index = json.loads((root / "index.json").read_text())
+    assert "the fer package 25.10.3 (64.50%)" in index["default_rule"]
+    assert index["default_fer2013_floor"]["accuracy"] == 0.645
+    # without TTA (2 x 0.6 ms over the limit) votes keeps 0.66 on the labels: above the floor
+    assert select_default(root, fer2013_floor=floor, max_ms_per_face=1.0) == "votes" and not default_flip_tta(root)
+    before = (root / "index.json").read_text()
+    with pytest.raises(ConfigError, match="below it: labels, blend, votes"):
+        select_default(root, fer2013_floor=Fer2013Floor(0.9, "a stricter floor"))
+    assert (root / "index.json").read_text() == before  # a failed choice changes nothing
+    assert select_default(root) == "votes" and "default_fer2013_floor" not in json.loads((root / "index.json").read_text())
+    floor_file.write_text("{}")
+    with pytest.raises(ConfigError, match="not a FER2013 floor file"):
+        read_fer2013_floor(floor_file)
+    with pytest.raises(ConfigError, match="python -m bench.fer_floor"):
+        read_fer2013_floor(tmp_path / "missing.json")

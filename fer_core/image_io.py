@@ -62,7 +62,7 @@ def load_image(
         except OSError as exc:  # permission denied, I/O error, etc. while opening
             raise ImageLoadError(f"{_cap(label)} could not be opened ({exc.strerror or exc}).") from exc
 
-    data, default_name = _read_bytes(source)
+    data, default_name = read_source_bytes(source, what="image")
     label = name or default_name or "this file"
     if not data:
         raise ImageLoadError(f"{_cap(label)} is empty (0 bytes), so there is no image to read.")
@@ -78,8 +78,14 @@ def _check_path(path: str, label: str) -> None:
         raise ImageLoadError(f"{_cap(label)} is empty (0 bytes), so there is no image to read.")
 
 
-def _read_bytes(source: object) -> tuple[bytes, str | None]:
-    """Bytes of an in-memory or file-like source, plus its file name if it carries one."""
+def read_source_bytes(source: object, *, what: str = "image") -> tuple[bytes, str | None]:
+    """Bytes of an in-memory or file-like source, plus its file name if it carries one.
+
+    The one reader for uploads of every kind (images here, videos in `fer_core.video`): bytes-like
+    objects are copied, objects with `getvalue()` (BytesIO, a Streamlit upload) give their whole
+    buffer whatever the read position, other objects are `read()`. `what` names the kind of file
+    in the `TypeError` raised for a text-mode file or an object that is not a file at all.
+    """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source), None
     file_name = getattr(source, "name", None)
@@ -91,10 +97,10 @@ def _read_bytes(source: object) -> tuple[bytes, str | None]:
         data = source.read()  # type: ignore[attr-defined]
     else:
         raise TypeError(
-            f"load_image expects bytes, a path or a binary file object, got {type(source).__name__}"
+            f"expected {what} bytes, a path or a binary file object, got {type(source).__name__}"
         )
     if isinstance(data, str):
-        raise TypeError("load_image needs a file opened in binary mode ('rb'), not text mode")
+        raise TypeError(f"the {what} file must be opened in binary mode ('rb'), not text mode")
     return bytes(data), default_name
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from fer_core.errors import FerError
-from fer_core.image_io import IMAGE_SUFFIXES, ImageLoadError, load_image
-from fer_core.labels import EMOTIONS
+from fer_core.face_rows import PHOTO_COLUMNS, file_record, file_rows
+from fer_core.image_io import IMAGE_SUFFIXES, load_image
 from fer_core.pipeline import FaceAnalyzer, FaceResult
 
 T = TypeVar("T")
@@ -55,16 +55,8 @@ def _progress(files: list[T]) -> Iterator[T]:
     yield from tqdm(files, unit="image", file=sys.stderr)
 
 
-def csv_rows(path: Path, faces: list[FaceResult]) -> list[dict[str, Any]]:
-    rows = []
-    for f in faces:
-        d = f.as_dict()
-        rows.append({"file": str(path), "face": d["face"], **d["box"], "detection_score": d["detection_score"],
-                     "emotion": d["emotion"], "confidence": d["confidence"], **d["probabilities"]})
-    return rows
-
-
-CSV_FIELDS = ["file", "face", "x", "y", "width", "height", "detection_score", "emotion", "confidence", *EMOTIONS]
+# the columns of `--csv`: the face-row schema the app's downloads use too (fer_core.face_rows)
+CSV_FIELDS: list[str] = list(PHOTO_COLUMNS)
 
 
 def text_lines(path: Path, faces: list[FaceResult]) -> list[str]:
@@ -89,23 +81,24 @@ def run_predict(analyzer: FaceAnalyzer, paths: Sequence[str], *, fmt: str = "tex
     if annotate:
         Path(annotate).mkdir(parents=True, exist_ok=True)
     for path in _progress(files):
+        # Only user-facing errors (fer_core.errors.FerError) are that file's error; anything else
+        # is a bug and propagates, as everywhere in the CLI, with its traceback.
         try:
             image = load_image(path)
-        except ImageLoadError as exc:
+        except FerError as exc:  # ImageLoadError: missing, damaged, not an image, too large
             failures += 1
             print(f"error: {exc}", file=err)
             continue
         try:
             faces = [analyzer.analyze_crop(image)] if face_crops else analyzer.analyze(image)
-        except ValueError as exc:  # e.g. an image too small to hold a face: that file's error, not a crash
+        except FerError as exc:  # e.g. an image too small to hold a face: that file's error, not a crash
             failures += 1
             print(f"error: {path}: {exc}", file=err)
             continue
         if fmt == "json":
-            records.append({"file": str(path), "width": image.shape[1], "height": image.shape[0],
-                            "faces": [f.as_dict() for f in faces]})
+            records.append(file_record(str(path), image.shape[1], image.shape[0], faces))
         elif fmt == "csv":
-            rows.extend(csv_rows(path, faces))
+            rows.extend(file_rows(str(path), faces))
         else:
             print("\n".join(text_lines(path, faces)), file=out)
         if annotate:

@@ -32,6 +32,7 @@ import numpy as np
 
 from fer_core.drawing import draw_faces
 from fer_core.errors import FerError
+from fer_core.image_io import read_source_bytes
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer
 from fer_core.tracking import ProbabilitySmoother, check_smoothing
@@ -421,20 +422,7 @@ def _open_source(source: VideoSource, name: str | None) -> tuple[BinaryIO | str,
         if os.path.getsize(path) == 0:
             raise VideoLoadError(f"{label} is empty (0 bytes), so there is no video to read.")
         return path, label
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data, default_name = bytes(source), None
-    else:
-        file_name = getattr(source, "name", None)
-        default_name = os.path.basename(file_name) if isinstance(file_name, str) and file_name else None
-        getvalue = getattr(source, "getvalue", None)
-        if callable(getvalue):
-            data = getvalue()
-        elif callable(getattr(source, "read", None)):
-            data = source.read()
-        else:
-            raise TypeError(f"expected video bytes, a path or a binary file object, got {type(source).__name__}")
-        if isinstance(data, str):
-            raise TypeError("the video file must be opened in binary mode ('rb')")
+    data, default_name = read_source_bytes(source, what="video")
     label = _subject(name or default_name)
     if not data:
         raise VideoLoadError(f"{label} is empty (0 bytes), so there is no video to read.")

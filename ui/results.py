@@ -1,7 +1,8 @@
 """Face results as table rows, CSV and JSON, for the Photo and Video file pages' downloads.
 
 Pure (no Streamlit): one flat row per face, the same columns in the table, the CSV and, nested,
-the JSON, so the three never disagree."""
+the JSON, so the three never disagree. The columns and the row of one face are the library's
+face-row schema (`fer_core.face_rows`), the same as `python -m fer_core predict --csv/--json`."""
 
 from __future__ import annotations
 
@@ -12,15 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fer_core.face_rows import FACE_COLUMNS, PHOTO_COLUMNS, face_row, file_record, file_rows
 from fer_core.labels import EMOTIONS
 from fer_core.pipeline import FaceResult
 from fer_core.video import AnalysedFrame
 
-FACE_COLUMNS: tuple[str, ...] = ("face", "emotion", "confidence", "x", "y", "width", "height",
-                                 "detection_score", *EMOTIONS)
-PHOTO_COLUMNS: tuple[str, ...] = ("file", *FACE_COLUMNS)
+# one row per face per analysed frame: when it is, then the face
 VIDEO_COLUMNS: tuple[str, ...] = ("frame", "time_s", *FACE_COLUMNS)
-DIGITS = 4  # probabilities to 0.01 percentage points: more is noise
 
 
 @dataclass(frozen=True)
@@ -33,22 +32,9 @@ class PhotoResult:
     faces: tuple[FaceResult, ...]
 
 
-def face_row(face: FaceResult) -> dict[str, Any]:
-    x, y, w, h = face.box
-    row: dict[str, Any] = {
-        "face": int(face.face_id),
-        "emotion": face.emotion,
-        "confidence": round(face.confidence, DIGITS),
-        "x": int(x), "y": int(y), "width": int(w), "height": int(h),
-        "detection_score": round(float(face.detection_score), DIGITS),
-    }
-    row.update({name: round(p, DIGITS) for name, p in face.probability_dict().items()})
-    return row
-
-
 def photo_rows(photos: Sequence[PhotoResult]) -> list[dict[str, Any]]:
     """One row per face of every photo; photos without a face have no row."""
-    return [{"file": photo.file, **face_row(face)} for photo in photos for face in photo.faces]
+    return [row for photo in photos for row in file_rows(photo.file, photo.faces)]
 
 
 def video_rows(frames: Sequence[AnalysedFrame]) -> list[dict[str, Any]]:
@@ -79,8 +65,7 @@ def photo_json(photos: Sequence[PhotoResult], settings: Mapping[str, Any] | None
         "emotions": list(EMOTIONS),
         "settings": dict(settings or {}),
         "files": [
-            {"file": p.file, "width": p.width, "height": p.height, "faces": [f.as_dict() for f in p.faces]}
-            for p in photos
+            file_record(p.file, p.width, p.height, p.faces) for p in photos
         ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)
@@ -93,3 +78,7 @@ def _cell(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
+
+
+__all__ = ["FACE_COLUMNS", "PHOTO_COLUMNS", "VIDEO_COLUMNS", "PhotoResult", "face_row", "photo_json",
+           "photo_rows", "to_csv", "video_rows"]

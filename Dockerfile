@@ -5,7 +5,7 @@
 # -e FER_TURN_USERNAME=... -e FER_TURN_CREDENTIAL=...  (see README, "Deploying").
 # Stage 1: the dependencies, in their own cached layer (code changes do not reinstall them), as a
 # virtual environment without pip, test suites, headers or unused byte-code (see
-# deploy/build_app_env.py; bench.image_size measures it). No apt packages: the opencv-headless,
+# deploy/build_app_env.py; bench.tables.image_size measures it). No apt packages: the opencv-headless,
 # av (FFmpeg, libvpx, opus), pylibsrtp, cryptography and ai-edge-litert wheels bundle their native
 # libraries and need only glibc, libstdc++ and zlib, which slim has.
 FROM python:3.11-slim AS deps
@@ -15,7 +15,7 @@ RUN python /build/build_app_env.py /opt/venv /build/requirements.txt
 
 # Stage 2: the image: the environment copied over (nothing of the build stays), then the code.
 # MALLOC_ARENA_MAX=2: glibc otherwise gives each of the many WebRTC and analysis threads its own
-# heap arena and keeps their freed memory; a short bench.soak ended with less resident memory so.
+# heap arena and keeps their freed memory; a short bench.capacity.soak ended with less resident memory so.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -2,7 +2,11 @@
 
 `streamlit run app.py` serves the landing page below and the pages in pages/ (registered with
 st.navigation so the landing page gets a proper title). Each page draws the shared sidebar
-settings itself (ui.settings), so every page also works when run on its own."""
+settings itself (ui.settings), so every page also works when run on its own.
+
+Server-wide start-up work (the session reaper) is ui.startup.app_startup(), called here and at
+the top of every page: until this script has run once in a server process, Streamlit opens a deep
+link such as /Photo without it (see ui.startup)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import streamlit as st
 from fer_core.classifier import ModelNotFoundError
 from fer_core.model_zoo import default_model_name, get_model
 from ui.settings import sidebar_settings
+from ui.startup import app_startup
 
 PHOTO = "pages/1_Photo.py"
 WEBCAM = "pages/2_Live_webcam.py"
@@ -90,6 +95,7 @@ def home() -> None:
 
 
 st.set_page_config(page_title="Facial expressions", page_icon="🙂", layout="wide")
+app_startup()  # the session reaper, once per server process (the pages call it too: ui.startup)
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page(PHOTO, title="Photo", icon=":material/photo_camera:"),

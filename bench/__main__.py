@@ -32,17 +32,17 @@ from typing import Any
 
 import numpy as np
 
-from bench.app_start import measure_app, measure_library
-from bench.classify_speed import face_crops48, keras_rows, litert_rows
-from bench.detectors import machine_description
-from bench.fer2013 import LabelledFaces, accuracy, agreement, fer2013_root, load_private_test
-from bench.fer_compare import FER_PIN, compare, fer_installed, run_fer
-from bench.frames import Frame, build_frames, moving_sequence, save_inputs
-from bench.photo_set import Photo
-from bench.pipeline_speed import photo_rows, pipeline_rows
-from bench.report import compute_targets, render_markdown
-from bench.stats import Budget
-from bench.webcam import simulate
+from bench.common.fer2013 import LabelledFaces, accuracy, agreement, fer2013_root, load_private_test
+from bench.common.frames import Frame, build_frames, moving_sequence, save_inputs
+from bench.common.machine import machine_description
+from bench.common.photo_set import Photo
+from bench.common.stats import Budget
+from bench.tables.app_start import measure_app, measure_library
+from bench.tables.classify_speed import face_crops48, keras_rows, litert_rows
+from bench.tables.fer_compare import FER_PIN, compare, fer_installed, run_fer
+from bench.tables.pipeline_speed import photo_rows, pipeline_rows
+from bench.tables.report import compute_targets, render_markdown
+from bench.tables.webcam import simulate
 from fer_core.classifier import EmotionClassifier
 from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES, create_detector
 from fer_core.model_zoo import ModelInfo, default_model_name, list_models, load_model, models_dir

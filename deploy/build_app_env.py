@@ -10,7 +10,7 @@ app-only install (tests/test_app_only_install.py), so what is tested is what the
   Cython sources (for building extensions, never read at run time) are removed.
 * Byte-code: pip compiles every module it installs, most of which the app never imports. All of
   it is removed, then the modules the server imports are imported once here, which writes their
-  byte-code again; so the server starts as fast as with everything compiled (bench.image_size
+  byte-code again; so the server starts as fast as with everything compiled (bench.tables.image_size
   measures both). Anything else compiles in memory when first imported.
 
 Prints the environment's size before and after, per step, as one JSON line.
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 # What `streamlit run app.py` imports before its pages have answered a visitor (the pages' own
-# imports, and the libraries under them). bench.image_size reports how many of the modules the
+# imports, and the libraries under them). bench.tables.image_size reports how many of the modules the
 # real server loads were compiled by this list.
 SERVER_IMPORTS = (
     "streamlit", "streamlit.web.cli", "streamlit.web.bootstrap", "streamlit.web.server.server",

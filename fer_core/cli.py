@@ -290,7 +290,7 @@ def _add_default(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--benchmark", choices=("fer2013", "ferplus"), default="ferplus",
                    help="rank on agreement with the FER+ majority (default) or on FER2013's labels")
     p.add_argument("--fer2013-floor", metavar="JSON",
-                   help="leave out models below this FER2013 PublicTest accuracy (the file python -m bench.fer_floor "
+                   help="leave out models below this FER2013 PublicTest accuracy (the file python -m bench.tables.fer_floor "
                         "writes: the fer package's)")
     p.set_defaults(func=_default)
 

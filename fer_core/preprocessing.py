@@ -17,10 +17,10 @@ from fer_core.errors import UnusableImageError
 INPUT_SIZE = 48  # FER2013 resolution; every shipped model takes (N, 48, 48, 1) float32 in [0, 1]
 
 # Where the classifier's square sits relative to a detector's face box: measured, not guessed.
-# `python -m bench.framing` places FER2013 training faces back into a larger frame, runs the
+# `python -m bench.studies.framing` places FER2013 training faces back into a larger frame, runs the
 # default detector (BlazeFace) on them and fits the box -> 48x48-frame mapping (about scale 1.16,
 # shift_y -0.07; bench/results/framing.md). End to end on real photos
-# (`python -m bench.photo_settings`, bench/results/photo_settings.md) a tighter, higher crop
+# (`python -m bench.studies.photo_settings`, bench/results/photo_settings.md) a tighter, higher crop
 # classified better and held up when chosen on some people and scored on others, so the grid's
 # choice for the default model is the default (re-chosen when plain_vgg became the default: the
 # same scale, a crop less high). Eye levelling: about neutral on upright faces, large gains on
@@ -53,7 +53,7 @@ class Framing:
 DEFAULT_FRAMING = Framing()
 
 # Detectors draw boxes differently: Haar's box is larger and sits higher than BlazeFace's on the same
-# face, so the same crop needs other numbers. bench.photo_settings maps each detector's box onto
+# face, so the same crop needs other numbers. bench.studies.photo_settings maps each detector's box onto
 # BlazeFace's on the same photos and carries the crop over (its "Other detectors" table); the
 # BlazeFace variants' boxes agree with the default's, so they share it. Haar gives no landmarks,
 # so nothing to level.

@@ -26,19 +26,22 @@ from ui.charts import probability_bars
 from ui.resources import get_analyzer
 from ui.results import PHOTO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv
 from ui.settings import sidebar_settings
+from ui.startup import app_startup
 
 MAX_FILES = 20  # per run: more would keep the page busy for minutes on a small server
 MAX_CARDS = 12  # per photo; every face is still in the table and the downloads
 CARDS_PER_ROW = 4
 THUMB_SIDE = 72  # pixels: a face card's thumbnail
 DISPLAY_SIDE = 1600  # the annotated image is shown at most this large; downloads keep full size
-FACES_KEY = "photo_faces"  # session cache: (file id, settings) -> PhotoResult
+FACES_KEY = "photo_faces"  # session cache: (content digest, settings) -> Analysed
+DISPLAY_KEY = "photo_display"  # session cache: content digest -> (display-size copy, its scale)
 KEPT_KEY = "photo_kept"  # this session's photos (list[KeptPhoto]), in memory only
 UPLOAD_KEY, CAMERA_KEY = "photo_upload", "photo_camera"
 
 LOG = logging.getLogger("fer_app.photo")
 
 st.set_page_config(page_title="Photo · Facial expressions", page_icon="🖼️", layout="wide")
+app_startup()  # the session reaper, once per server: a deep link may open this page first
 settings = sidebar_settings()
 st.title("Photo")
 st.caption("Find every face in a photo and estimate its expression. Photos are analysed in memory "
@@ -52,6 +55,16 @@ class KeptPhoto:
     file_id: str
     name: str
     data: bytes = field(repr=False)
+    digest: str  # sha256 of `data`: the caches' key, so they never need the decoded image
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """One photo's faces under one set of settings, with the thumbnails of its cards (cut from
+    the full-size image while it was decoded, so showing them again needs no decode)."""
+
+    result: PhotoResult
+    thumbnails: tuple[np.ndarray, ...] = field(repr=False)
 
 
 def _forget_removed_photos(widget_key: str) -> None:
@@ -63,6 +76,7 @@ def _forget_removed_photos(widget_key: str) -> None:
 def forget_photos() -> None:
     st.session_state.pop(KEPT_KEY, None)
     st.session_state.pop(FACES_KEY, None)
+    st.session_state.pop(DISPLAY_KEY, None)
 
 
 def kept_photos(files: list[UploadedFile]) -> tuple[list[KeptPhoto], list[tuple[str, str]]]:
@@ -77,7 +91,7 @@ def kept_photos(files: list[UploadedFile]) -> tuple[list[KeptPhoto], list[tuple[
             repeats.append((name, seen[digest]))
         else:
             seen[digest] = name
-            kept.append(KeptPhoto(upload.file_id, name, data))
+            kept.append(KeptPhoto(upload.file_id, name, data, digest))
     return kept, repeats
 
 
@@ -121,16 +135,28 @@ except FerError as exc:
     st.stop()
 
 
-def analyse(photo: KeptPhoto) -> tuple[PhotoResult, np.ndarray]:
-    """The faces of one photo (from this session's cache when the settings are unchanged)
-    and the decoded image."""
-    rgb = load_image(photo.data, name=photo.name)
-    cache: dict = st.session_state.setdefault(FACES_KEY, {})
-    key = (photo.file_id, replace(settings, smoothing=0.0))  # smoothing is for video: photos ignore it
-    if key not in cache:
-        faces = tuple(analyzer.analyze(rgb))
-        cache[key] = PhotoResult(photo.name, int(rgb.shape[1]), int(rgb.shape[0]), faces)
-    return cache[key], rgb
+def analyse(photo: KeptPhoto) -> tuple[Analysed, np.ndarray, float]:
+    """The faces of one photo, its display-size copy and that copy's scale. Both come from this
+    session's caches, keyed by the upload's bytes (and the settings photos use); the photo is
+    decoded only when one of them misses (a new photo, or a model or detector change), never to
+    show a result again."""
+    faces: dict = st.session_state.setdefault(FACES_KEY, {})
+    display: dict = st.session_state.setdefault(DISPLAY_KEY, {})
+    key = (photo.digest, replace(settings, smoothing=0.0))  # smoothing is for video: photos ignore it
+    if key not in faces or photo.digest not in display:
+        rgb = load_image(photo.data, name=photo.name)
+        if photo.digest not in display:
+            display[photo.digest] = downscale_for_detection(rgb, DISPLAY_SIDE)
+        if key not in faces:
+            found = tuple(analyzer.analyze(rgb))
+            faces[key] = Analysed(PhotoResult(photo.name, int(rgb.shape[1]), int(rgb.shape[0]), found),
+                                  tuple(face_thumbnail(rgb, face.box) for face in found[:MAX_CARDS]))
+        del rgb  # only the display-size copy stays
+    analysed: Analysed = faces[key]
+    if analysed.result.file != photo.name:  # the same bytes uploaded again under another name
+        analysed = replace(analysed, result=replace(analysed.result, file=photo.name))
+    shown, scale = display[photo.digest]
+    return analysed, shown, scale
 
 
 def annotated_png(photo: KeptPhoto, result: PhotoResult, bars: bool) -> Callable[[], bytes]:
@@ -145,15 +171,17 @@ def scaled_face(face: FaceResult, scale: float) -> FaceResult:
     return face if scale == 1.0 else replace(face, box=scale_box(face.box, 1.0 / scale))
 
 
-def show_cards(result: PhotoResult, rgb: np.ndarray, index: int) -> None:
+def show_cards(analysed: Analysed, index: int) -> None:
     """A card per face: its thumbnail (to find "#14" of 19 at a glance), label and all seven bars."""
+    result = analysed.result
     faces = result.faces[:MAX_CARDS]
     for start in range(0, len(faces), CARDS_PER_ROW):
         columns = st.columns(CARDS_PER_ROW)
-        for column, face in zip(columns, faces[start:start + CARDS_PER_ROW]):
+        for column, face, thumbnail in zip(columns, faces[start:start + CARDS_PER_ROW],
+                                           analysed.thumbnails[start:start + CARDS_PER_ROW]):
             with column.container(border=True):
                 thumb, text = st.columns([1, 2], vertical_alignment="center")
-                thumb.image(face_thumbnail(rgb, face.box), width=THUMB_SIDE)
+                thumb.image(thumbnail, width=THUMB_SIDE)
                 text.markdown(f"**Face #{face.face_id}** · {face.emotion} {face.confidence:.0%}")
                 st.plotly_chart(probability_bars(face.probabilities, height=190),
                                 key=f"bars-{index}-{face.face_id}", config={"displayModeBar": False})
@@ -169,7 +197,7 @@ for index, photo in enumerate(photos):
         if len(photos) > 1:
             st.subheader(name)
         try:
-            result, rgb = analyse(photo)
+            analysed, shown, scale = analyse(photo)
         except FerError as exc:  # unreadable, too small, an odd image: the message says which
             st.error(f"“{name}”: {exc}" if name not in str(exc) else str(exc))
             continue
@@ -177,12 +205,11 @@ for index, photo in enumerate(photos):
             LOG.exception("photo analysis failed")
             st.error(f"“{name}” could not be analysed because of an error in the app (logged on the server).")
             continue
+        result = analysed.result
         results.append(result)
         faces = result.faces
-        shown, scale = downscale_for_detection(rgb, DISPLAY_SIDE)
-        if faces:  # drawn on the display-size copy: cheaper, and sized for the screen
-            shown = draw_faces(shown, [scaled_face(face, scale) for face in faces], show_probabilities=show_bars,
-                               in_place=shown is not rgb)
+        if faces:  # drawn on a copy of the cached display-size copy: cheaper, and sized for the screen
+            shown = draw_faces(shown, [scaled_face(face, scale) for face in faces], show_probabilities=show_bars)
         count = f"{len(faces)} face{'s' if len(faces) != 1 else ''}" if faces else "no face"
         st.image(shown, caption=f"{name}: {count} ({result.width}x{result.height})")
         if scale != 1.0:
@@ -200,13 +227,16 @@ for index, photo in enumerate(photos):
                            on_click="ignore", key=f"png-{index}")
         # several photos: their cards folded away, so the page stays short (on a phone above all)
         with st.expander(f"Face cards ({len(faces)})", expanded=len(photos) == 1):
-            show_cards(result, rgb, index)
+            show_cards(analysed, index)
 
-# keep only the faces of photos still shown: the cache must not grow for the whole session
-current = {photo.file_id for photo in photos}
-cache = st.session_state.get(FACES_KEY, {})
-for stale in [key for key in cache if key[0] not in current]:
-    del cache[stale]
+# keep only what belongs to photos still shown: the caches must not grow for the whole session
+current = {photo.digest for photo in photos}
+faces_cache = st.session_state.get(FACES_KEY, {})
+for stale in [key for key in faces_cache if key[0] not in current]:
+    del faces_cache[stale]
+display_cache = st.session_state.get(DISPLAY_KEY, {})
+for stale in [key for key in display_cache if key not in current]:
+    del display_cache[stale]
 
 rows = photo_rows(results)
 if rows:

@@ -15,9 +15,10 @@ from fer_core.errors import FerError
 from fer_core.live import LiveOptions, LiveProcessor
 from fer_core.live.capacity import camera_fps, max_streams_from_env, may_start, video_constraints
 from ui.charts import time_share_bars, timeline_figure
-from ui.live_ice import ice_configuration
+from ui.live_ice import connecting_notice, ice_configuration
 from ui.resources import analysis_gate, get_analyzer, stream_activity
 from ui.settings import sidebar_settings
+from ui.startup import app_startup
 
 if TYPE_CHECKING:  # a type only: tests replace streamlit_webrtc with a stub that has no config module
     from streamlit_webrtc.config import Translations
@@ -38,6 +39,7 @@ TRANSLATIONS: Translations = {
 }
 
 st.set_page_config(page_title="Live webcam · Facial expressions", page_icon="🎥", layout="wide")
+app_startup()  # the session reaper, once per server: a deep link may open this page first
 settings = sidebar_settings()
 st.title("Live webcam")
 st.caption("Each video frame is analysed on the server: faces are tracked (their number stays with "
@@ -76,10 +78,11 @@ if not may_start(stream_activity(), id(processor), stream_limit):
 
 video_col, panel_col = st.columns([3, 2], gap="large")
 with video_col:
+    rtc_configuration = ice_configuration()
     ctx = webrtc_streamer(
         key="fer-live-webcam",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration=ice_configuration(),
+        rtc_configuration=rtc_configuration,
         # full frame rate while this server carries few streams, less beyond (fer_core.live.capacity)
         media_stream_constraints={"video": video_constraints(camera_fps(stream_activity().active(excluding=id(processor)))),
                                   "audio": False},
@@ -92,9 +95,7 @@ with video_col:
         translations=TRANSLATIONS,
     )
     if ctx.state.signalling and not ctx.state.playing:
-        st.info("Connecting… If the video never starts, the network between your browser and this "
-                "server blocks direct WebRTC connections; the server needs a TURN relay "
-                "(FER_TURN_URL, FER_TURN_USERNAME, FER_TURN_CREDENTIAL).")
+        connecting_notice(rtc_configuration)  # names a configured TURN relay that does not answer
     if not ctx.state.playing:
         with st.expander("Camera not working?"):
             st.markdown(

@@ -21,6 +21,7 @@ from ui.charts import timeline_figure
 from ui.resources import get_analyzer
 from ui.results import VIDEO_COLUMNS, to_csv, video_rows
 from ui.settings import Settings, sidebar_settings
+from ui.startup import app_startup
 
 VIDEO_TYPES = ["mp4", "mov", "webm", "avi", "mkv"]
 VIDEO_KEY = "video_kept"  # this session's last video and its analysis (memory only; see KeptVideo)
@@ -50,6 +51,7 @@ def _forget_removed_video() -> None:
 
 
 st.set_page_config(page_title="Video file · Facial expressions", page_icon="🎞️", layout="wide")
+app_startup()  # the session reaper, once per server: a deep link may open this page first
 settings = sidebar_settings()
 st.title("Video file")
 st.caption(f"Upload a video: every frame is analysed, faces keep their number from frame to frame and "

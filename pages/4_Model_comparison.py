@@ -20,6 +20,7 @@ from ui.comparison import (
     ModelEntry,
     as_dict,
     confusion_matrix,
+    display_card,
     load_entries,
     per_class,
     photo_recall_rows,
@@ -30,8 +31,10 @@ from ui.comparison import (
     variant_rows,
 )
 from ui.settings import sidebar_settings
+from ui.startup import app_startup
 
 st.set_page_config(page_title="Model comparison · Facial expressions", page_icon="📊", layout="wide")
+app_startup()  # the session reaper, once per server: a deep link may open this page first
 settings = sidebar_settings()
 st.title("Model comparison")
 
@@ -207,7 +210,7 @@ def show_detail(entry: ModelEntry) -> None:
             st.info(f"{entry.name} has no end-to-end photo results (photos_*.json).")
     with tabs[5]:
         if entry.card:
-            st.markdown(entry.card)
+            st.markdown(display_card(entry.card))  # no local paths, no raw "T = 0.57"
         else:
             st.info(f"{entry.name} has no model card (card.md).")
 

@@ -1,6 +1,6 @@
 """The process-wide analysis gate (fer_core.live.gate) and live streams taking turns at it:
 never more analyses at once than slots, every stream served, frames skipped (not queued) while a
-stream waits longer than its limit. No Streamlit, no browser: bench.load measures the effect."""
+stream waits longer than its limit. No Streamlit, no browser: bench.capacity.load measures the effect."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from bench.browser import find_chromium, launch, upload_photo
+from tests.helpers.browser import find_chromium, launch, upload_photo
 from tests.helpers.streamlit_server import ROOT, free_port, running, wait_healthy
 from tests.test_container_start import container_env, dockerfile_instruction, dockerfile_instructions
 

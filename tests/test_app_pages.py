@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import ClassVar
@@ -19,13 +20,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from bench.frames import mp4_clip
 from fer_core.detection import create_detector
 from fer_core.image_io import ImageLoadError, encode_png, load_image
 from fer_core.labels import EMOTION_COLORS_RGB, EMOTIONS
 from fer_core.model_zoo import list_models
 from fer_core.pipeline import FaceResult
 from fer_core.video import AnalysedFrame
+from tests.helpers.browser import mp4_clip
 from ui import charts
 from ui.comparison import NOT_EVALUATED, confusion_matrix, load_entries, summary_rows, variant_rows
 from ui.results import PHOTO_COLUMNS, VIDEO_COLUMNS, PhotoResult, photo_json, photo_rows, to_csv, video_rows
@@ -35,6 +36,7 @@ APP = str(ROOT / "app.py")
 PHOTO = str(ROOT / "pages" / "1_Photo.py")
 VIDEO = str(ROOT / "pages" / "3_Video_file.py")
 COMPARISON = str(ROOT / "pages" / "4_Model_comparison.py")
+LIVE = str(ROOT / "pages" / "2_Live_webcam.py")
 TIMEOUT = 120  # the first run of a page loads the model and the detector
 
 
@@ -403,19 +405,32 @@ def test_comparison_helpers_survive_bad_files(zoo):
 
 class _StubWebrtc:
     """streamlit_webrtc for AppTest, whose mock runtime the real component cannot run on (the
-    real one is driven by tests/test_e2e_browser.py): records what the page passed, not playing."""
+    real one is driven by tests/test_e2e_browser.py): records what the page passed, and reports
+    the connection state a test sets in `state` (not playing by default)."""
 
     class WebRtcMode:
         SENDRECV = "sendrecv"
 
     calls: ClassVar[list[dict]] = []
+    state: ClassVar[dict[str, bool]] = {"playing": False, "signalling": False}
 
     @classmethod
     def webrtc_streamer(cls, **kwargs):
         from types import SimpleNamespace
 
         cls.calls.append(kwargs)
-        return SimpleNamespace(state=SimpleNamespace(playing=False, signalling=False))
+        return SimpleNamespace(state=SimpleNamespace(**cls.state))
+
+
+@pytest.fixture()
+def webrtc_stub(monkeypatch: pytest.MonkeyPatch):
+    """The stub in place of streamlit_webrtc, with no calls recorded and not playing."""
+    import sys
+
+    _StubWebrtc.calls.clear()
+    monkeypatch.setitem(sys.modules, "streamlit_webrtc", _StubWebrtc)
+    monkeypatch.setattr(_StubWebrtc, "state", {"playing": False, "signalling": False})
+    return _StubWebrtc
 
 
 def test_live_page_hands_changed_settings_to_the_same_processor(app_models, monkeypatch):
@@ -535,3 +550,230 @@ def _outside_expanders(block):
             yield from _outside_expanders(child)
         else:
             yield child
+
+
+
+# --- start-up work, photo cache, folded cards, video progress, model cards -------------------
+
+
+def _sidebar_only(models_dir: str) -> None:
+    """A script that draws the shared settings and nothing else."""
+    import os
+
+    os.environ["FER_MODELS_DIR"] = models_dir
+    from ui.settings import sidebar_settings
+
+    sidebar_settings()
+
+
+def test_the_app_starts_the_session_reaper_on_any_first_page_and_the_sidebar_does_not(app_models, webrtc_stub,
+                                                                                       monkeypatch):
+    """Issue 26: sidebar_settings() only draws. The reaper starts from ui.startup, which app.py and
+    every page call: on a fresh server a deep link (say /Photo) runs the page without app.py
+    (a pages/ folder makes Streamlit start in its v1 multipage mode), as AppTest does here."""
+    import ui.session_reaper
+    import ui.settings
+
+    starts: list[int] = []
+    monkeypatch.setattr(ui.session_reaper, "start_session_reaper", lambda: starts.append(1))
+    # where ui.settings imported the function by name (it started the reaper itself)
+    monkeypatch.setattr(ui.settings, "start_session_reaper", lambda: starts.append(1), raising=False)
+    sidebar = AppTest.from_function(_sidebar_only, args=(str(app_models),), default_timeout=TIMEOUT)
+    sidebar.run()
+    assert_clean(sidebar)
+    assert sidebar.sidebar.selectbox(key="_w_fer_model") and starts == []
+    landing = run_page(APP)
+    assert starts == [1]
+    for page in ("pages/1_Photo.py", "pages/2_Live_webcam.py", "pages/3_Video_file.py",
+                 "pages/4_Model_comparison.py"):
+        starts.clear()
+        deep_link = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        deep_link.switch_page(page)  # the process's first request opens this page
+        deep_link.run()
+        assert_clean(deep_link)
+        assert deep_link.title[0].value != landing.title[0].value and starts, page
+
+
+def count_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """One entry (the file's name) per photo decode by the pages."""
+    import fer_core.image_io
+
+    names: list[str] = []
+    original = fer_core.image_io.load_image
+
+    def counting(source, **kwargs):
+        names.append(kwargs.get("name", "?"))
+        return original(source, **kwargs)
+
+    monkeypatch.setattr(fer_core.image_io, "load_image", counting)
+    return names
+
+
+def test_a_cached_photo_result_is_shown_again_without_decoding_the_photo(app_models, astronaut, monkeypatch):
+    decodes = count_decodes(monkeypatch)
+    at = run_page(PHOTO)
+    at.file_uploader[0].set_value(("astronaut.jpg", jpeg(astronaut), "image/jpeg")).run()
+    assert_clean(at)
+    assert decodes == ["astronaut.jpg"] and len(face_cards(at)) == 1
+    bars = next(t for t in at.toggle if t.label == "Probability bars on the image")
+    bars.set_value(True).run()  # a display option: drawn again, not decoded
+    at.slider(key="_w_fer_smoothing").set_value(0.2).run()  # a setting photos ignore
+    assert_clean(at)
+    assert decodes == ["astronaut.jpg"] and len(face_cards(at)) == 1 and len(at.get("image")) == 2
+    at.toggle(key="_w_fer_flip_tta").set_value(not at.toggle(key="_w_fer_flip_tta").value).run()
+    assert_clean(at)
+    assert decodes == ["astronaut.jpg"] * 2  # a setting photos use: a cache miss, decoded and analysed again
+
+
+def test_several_photos_fold_their_face_cards_and_one_photo_shows_them(app_models, astronaut):
+    at = run_page(PHOTO)
+    first = ("astronaut.jpg", jpeg(astronaut), "image/jpeg")
+    at.file_uploader[0].set_value(first).run()
+    (expander,) = [e for e in at.expander if e.label.startswith("Face cards")]
+    assert expander.proto.expanded  # one photo: its cards open
+    mirrored = ("mirrored.jpg", jpeg(np.ascontiguousarray(astronaut[:, ::-1])), "image/jpeg")
+    at.file_uploader[0].set_value([first, mirrored]).run()
+    assert_clean(at)
+    folded = [e for e in at.expander if e.label.startswith("Face cards")]
+    assert len(folded) == 2 and not any(e.proto.expanded for e in folded)  # the page stays short
+    assert len(face_cards(at)) == 2  # still there, one click away
+
+
+def test_video_progress_says_which_frame_of_how_many(app_models, astronaut, monkeypatch):
+    from streamlit.delta_generator import DeltaGenerator
+
+    texts: list[str] = []
+    original = DeltaGenerator.progress
+
+    def recording(self, value, text=None):
+        texts.append(str(text))
+        return original(self, value, text=text)
+
+    monkeypatch.setattr(DeltaGenerator, "progress", recording)  # the bar's updates (st.progress makes it)
+    at = run_page(VIDEO)
+    at.file_uploader[0].set_value(("clip.mp4", mp4_clip(astronaut), "video/mp4")).run()
+    assert_clean(at)
+    updates = [t for t in texts if " frame " in t]
+    assert updates, texts
+    assert all(" of 8 " in t for t in updates), updates  # the total, every time
+    assert updates[-1].startswith("Analysing the video… frame 8 of 8 ")
+
+
+# a path of the machine that trained the model, as a card must never show it
+_LOCAL_PATH = re.compile(r"(\.\./|~/|[A-Za-z]:\\|/(home|work|tmp|Users|root|mnt|srv|data|shared|var)/)")
+
+
+def test_the_shipped_model_cards_show_no_local_path_and_no_raw_temperature(monkeypatch):
+    monkeypatch.setenv("FER_MODELS_DIR", str(ROOT / "models"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = run_page(COMPARISON)
+    names = at.selectbox(key="detail_model").options
+    assert len(names) >= 2
+    seen = 0
+    for name in names:
+        at.selectbox(key="detail_model").set_value(name).run()
+        assert_clean(at)
+        cards = [m.value for m in at.markdown if m.value.startswith("# Model card:")]
+        for card in cards:
+            seen += 1
+            assert not _LOCAL_PATH.search(card), (name, _LOCAL_PATH.search(card))
+            assert str(ROOT) not in card and str(ROOT.parent) not in card
+            assert not re.search(r"\bT = \d", card), name
+    assert seen >= len(names) - 1  # every model ships a card (an ensemble may not)
+
+
+def test_a_card_written_before_the_fix_is_shown_without_path_or_raw_temperature(app_models, tmp_path, monkeypatch):
+    root = tmp_path / "models"
+    shutil.copytree(app_models, root)
+    (root / "tiny" / "card.md").write_text(
+        "# Model card: tiny\n\nOn PrivateTest (3,589 images of /home/someone/data/fer2013), evaluated today.\n\n"
+        "Probabilities are temperature-scaled (T = 0.5731, fitted on PublicTest).\n\n"
+        "```\npython -m fer_core train --data ../shared/data/fer2013 --out runs/tiny\n```\n", encoding="utf-8")
+    monkeypatch.setenv("FER_MODELS_DIR", str(root))
+    st.cache_data.clear()
+    at = run_page(COMPARISON)
+    (card,) = [m.value for m in at.markdown if m.value.startswith("# Model card:")]
+    assert not _LOCAL_PATH.search(card) and "T = " not in card
+    assert "images of …/fer2013" in card and "a temperature of 0.57" in card
+    assert "--data …/fer2013 --out runs/tiny" in card  # the command keeps its shape
+
+
+# --- live webcam: a full server, a camera gone mid-stream, a TURN relay that never answers ------
+
+
+def test_a_full_server_turns_the_visitor_away_and_try_again_lets_them_in(app_models, webrtc_stub, monkeypatch):
+    import ui.resources
+    from fer_core.live.capacity import StreamActivity
+
+    now = [100.0]  # the streams' clock, frozen: no test timing
+    activity = StreamActivity(clock=lambda: now[0])
+    monkeypatch.setattr(ui.resources, "stream_activity", lambda: activity)
+    monkeypatch.setenv("FER_MAX_STREAMS", "2")
+    activity.saw(1)
+    activity.saw(2)  # two other visitors' cameras are sending frames
+    at = run_page(LIVE)
+    (warning,) = at.warning
+    assert "as many live webcam streams as it can (2)" in warning.value and "Try again in a minute" in warning.value
+    assert not webrtc_stub.calls  # no camera is offered while the server is full
+    (again,) = [b for b in at.button if b.label == "Try again"]
+    again.click().run()
+    assert_clean(at)
+    assert at.warning and not webrtc_stub.calls  # still full
+    activity.forget(2)  # one of them left
+    next(b for b in at.button if b.label == "Try again").click().run()
+    assert_clean(at)
+    assert not at.warning and len(webrtc_stub.calls) == 1
+    assert not [b for b in at.button if b.label == "Try again"]
+
+
+def test_a_camera_gone_mid_stream_is_reported(app_models, webrtc_stub, analyzer, astronaut):
+    from fer_core.live import LiveOptions, LiveProcessor
+    now = [0.0]  # the processor's clock: no test timing
+    processor = LiveProcessor(analyzer, LiveOptions(), clock=lambda: now[0])
+    processor.process_rgb(astronaut)  # the camera sent a frame at t = 0
+    webrtc_stub.state.update(playing=True, signalling=True)
+    at = AppTest.from_file(LIVE, default_timeout=TIMEOUT)
+    at.session_state["live_processor"] = processor
+    now[0] = 1.0
+    at.run()
+    assert_clean(at)
+    assert at.session_state["live_processor"] is processor
+
+    def gone() -> bool:
+        return any("No video is arriving from the camera" in w.value for w in at.warning)
+
+    assert not gone() and [m.label for m in at.metric][:1] == ["Analysed FPS"]  # frames arriving
+    now[0] = 60.0  # a minute without a frame (camera unplugged, connection dropped); the page allows 3 s
+    at.run()
+    assert_clean(at)
+    assert gone() and any("Press Stop, then Start camera again" in w.value for w in at.warning)
+    processor.process_rgb(astronaut)  # back
+    at.run()
+    assert not gone()
+    processor.on_ended()  # the browser ended the track (access revoked): at once, no waiting
+    at.run()
+    assert_clean(at)
+    assert gone()
+
+
+def test_a_turn_relay_that_never_answers_is_named_while_connecting(app_models, webrtc_stub, monkeypatch):
+    import socket
+
+    import ui.live_ice
+
+    monkeypatch.setattr(ui.live_ice, "TURN_PROBE_TIMEOUT_S", 0.3)  # bounded; no real network
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # a relay that never answers
+        silent.bind(("127.0.0.1", 0))
+        url = f"turn:127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("FER_TURN_URL", url)
+        monkeypatch.setenv("FER_TURN_USERNAME", "visitor")
+        monkeypatch.setenv("FER_TURN_CREDENTIAL", "secret")
+        monkeypatch.setenv("FER_STUN_URLS", "none")
+        webrtc_stub.state.update(signalling=True)  # the browser is connecting
+        at = run_page(LIVE)
+    assert_clean(at)
+    assert webrtc_stub.calls[-1]["rtc_configuration"]["iceServers"][0]["urls"] == [url]
+    (warning,) = [w.value for w in at.warning if "did not answer" in w.value]
+    assert url in warning and "FER_TURN_URL" in warning and "within 0.3 s" in warning
+    assert not [i for i in at.info if "Connecting" in i.value]

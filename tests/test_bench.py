@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import TARGETS, compute_targets, render_markdown
+from bench.tables.report import TARGETS, compute_targets, render_markdown
 from tests.conftest import FER2013, ROOT
 
 FER_INSTALLED = importlib.util.find_spec("fer") is not None

@@ -196,7 +196,7 @@ def test_cli_evaluate_and_select_default_on_the_tiny_zoo(tiny_models_dir, synthe
     refused = run_cli("select-default", "--fer2013-floor", str(floor), env=env)
     assert refused.returncode == 1 and "Traceback" not in refused.stderr and "below it: tiny" in refused.stderr
     missing = run_cli("select-default", "--fer2013-floor", str(tmp_path / "none.json"), env=env)
-    assert missing.returncode == 1 and "python -m bench.fer_floor" in missing.stderr
+    assert missing.returncode == 1 and "python -m bench.tables.fer_floor" in missing.stderr
     (root / "tiny" / "metrics.json").unlink()
     none_left = run_cli("select-default", env=env)
     assert none_left.returncode == 1 and "Traceback" not in none_left.stderr and "evaluate one first" in none_left.stderr

@@ -2,7 +2,7 @@
 input, and every way a detector can be unavailable.
 
 Photos come from scikit-image (installed); nothing is downloaded. The benchmark's larger photo
-set (bench/photo_set.py) fetches package files and is not used here.
+set (bench/common/photo_set.py) fetches package files and is not used here.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.browser import (
+from tests.helpers.browser import (
     MIN_NEW_COLOR_PIXELS,
     STREAM_TIMEOUT_S,
     WebcamPage,

@@ -1,5 +1,5 @@
-"""The measurement behind the shipped crop: bench.framing recovers a known framing, and
-bench.photo_settings' choice rule prefers a plateau over a lucky cell. No FER2013, no photo set."""
+"""The measurement behind the shipped crop: bench.studies.framing recovers a known framing, and
+bench.studies.photo_settings' choice rule prefers a plateau over a lucky cell. No FER2013, no photo set."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bench.framing import fit_one
-from bench.photo_settings import choose, cross_validate
+from bench.studies.framing import fit_one
+from bench.studies.photo_settings import choose, cross_validate
 from fer_core.detection import create_detector
 from fer_core.preprocessing import Framing, crop_face, resize_face, to_grayscale
 
@@ -56,7 +56,7 @@ def test_cross_validation_scores_held_out_people_only():
 
 
 def test_a_crop_carried_to_another_detector_lands_on_the_same_pixels():
-    from bench.photo_settings import Found, box_mapping, mapped_framing
+    from bench.studies.photo_settings import Found, box_mapping, mapped_framing
     from fer_core.detection.base import Detection
     from fer_core.preprocessing import crop_region
 
@@ -84,7 +84,7 @@ def _row(model: str, setting: str, accuracy: float, default: bool, tta: float | 
 def test_photos_table_marks_the_row_the_app_runs(app_flips: bool):
     from dataclasses import asdict
 
-    from bench.photo_settings import OLD_FRAMING, render_models_markdown
+    from bench.studies.photo_settings import OLD_FRAMING, render_models_markdown
 
     framing = {"scale": 1.0, "shift_x": 0.0, "shift_y": 0.0, "align": False, "aspect": 1.0}
     report = {"date": "d", "command": "c", "detector": "blazeface", "dataset": {"name": "x", "photos": 10},
@@ -99,7 +99,7 @@ def test_photos_table_marks_the_row_the_app_runs(app_flips: bool):
 
 @pytest.mark.parametrize("held_out, expect", [(0.69, "the shipped crop stays"), (0.71, "NOT the grid's current choice")])
 def test_the_crop_changes_only_when_the_tuning_rule_wins_on_held_out_people(held_out: float, expect: str):
-    from bench.photo_settings import CONTRASTS, GREYS, decisions
+    from bench.studies.photo_settings import CONTRASTS, GREYS, decisions
 
     brief = {"photos": 10, "faces_found": 10, "accuracy": 0.7, "macro_f1": 0.7, "recall": {}}
     shipped = {"scale": 0.92, "shift_x": 0.0, "shift_y": -0.03, "align": True, "aspect": 1.0}

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import WebcamPage, camera_canvas, find_chromium, launch, write_y4m
+from tests.helpers.browser import WebcamPage, camera_canvas, find_chromium, launch, write_y4m
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 CADDY = shutil.which("caddy")

@@ -430,11 +430,11 @@ def test_bad_frames_are_refused_with_a_clear_error():
 
 
 def test_the_browser_tests_overlay_check_fails_when_the_analysis_fails(astronaut):
-    """bench.browser.overlay_drawn is what the browser, relay, HTTPS, privacy and load tests call
+    """tests.helpers.browser.overlay_drawn is what the browser, relay, HTTPS, privacy and load tests call
     "processed": it must pass on a frame our callback analysed and fail on one whose analysis
     raised (the FPS readout is drawn on both)."""
-    from bench.browser import camera_canvas, overlay_drawn, readout_darkened
     from fer_core.detection import create_detector
+    from tests.helpers.browser import camera_canvas, overlay_drawn, readout_darkened
 
     picture = camera_canvas(astronaut)
     frame = av.VideoFrame.from_ndarray(picture, format="rgb24")

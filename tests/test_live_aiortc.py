@@ -3,7 +3,7 @@ server and no browser. Two aiortc peer connections on loopback: the "browser" se
 astronaut as its camera; the "server" runs every received frame through `LiveProcessor` (the
 page's own callback, `recv_queued`) and sends the result back, as streamlit-webrtc does. The
 check is what a viewer sees: frames come back VP8-encoded with the emotion box at the face and
-the readout (bench.browser.overlay_drawn), and the processor counted them. Nothing is timed:
+the readout (tests.helpers.browser.overlay_drawn), and the processor counted them. Nothing is timed:
 the waits only bound how long a broken build may hang."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 aiortc = pytest.importorskip("aiortc", reason="the app extra (streamlit-webrtc brings aiortc)")
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection  # noqa: E402
 
-from bench.browser import camera_canvas, overlay_drawn  # noqa: E402
 from fer_core.live import LiveOptions, LiveProcessor  # noqa: E402
+from tests.helpers.browser import camera_canvas, overlay_drawn  # noqa: E402
 
 FRAMES_BACK = 5  # analysed frames the viewer must get
 HANG_S = 120  # only a broken build waits this long

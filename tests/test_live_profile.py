@@ -1,5 +1,5 @@
-"""bench.live_profile's bookkeeping: which part a sampled stack is charged to, and the per-frame
-table. (The profiler run itself is a benchmark: `python -m bench.live_profile`.)"""
+"""bench.capacity.live_profile's bookkeeping: which part a sampled stack is charged to, and the per-frame
+table. (The profiler run itself is a benchmark: `python -m bench.capacity.live_profile`.)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.live_profile import BUCKETS, FLOOR, breakdown, classify_stack, conversion_lines, read_raw
+from bench.capacity.live_profile import BUCKETS, FLOOR, breakdown, classify_stack, conversion_lines, read_raw
 
 PROC = "fer_core/live/processor.py"
 

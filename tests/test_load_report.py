@@ -1,10 +1,10 @@
-"""bench.load's report logic on hand-made per-stream figures: a page that could not be read
+"""bench.capacity.load's report logic on hand-made per-stream figures: a page that could not be read
 twice in the window makes its gaps unknown (never "no gap"), and such a level never counts
 towards the sizing rule. (tests/test_load_soak.py runs the benchmark itself.)"""
 
 from __future__ import annotations
 
-from bench.load import gap_summary, overload_phrase, sizing_rule
+from bench.capacity.load import gap_summary, overload_phrase, sizing_rule
 
 
 def stream(gap: float | None, received: float | None) -> dict:
@@ -35,7 +35,7 @@ def test_a_level_with_unread_pages_does_not_count_for_the_sizing_rule():
 
 
 def test_video_kept_coming_means_new_frames_in_both_halves_of_the_window():
-    from bench.load import kept_coming
+    from bench.capacity.load import kept_coming
 
     assert kept_coming([(0, 1), (1, 5), (2, 9), (3, 12)])
     assert not kept_coming([(0, 1), (1, 5), (2, 9), (3, 9), (4, 9)])  # froze in the second half

@@ -196,5 +196,5 @@ def test_a_fer2013_floor_keeps_the_default_level_with_the_fer_package_on_fer2013
     floor_file.write_text("{}")
     with pytest.raises(ConfigError, match="not a FER2013 floor file"):
         read_fer2013_floor(floor_file)
-    with pytest.raises(ConfigError, match="python -m bench.fer_floor"):
+    with pytest.raises(ConfigError, match="python -m bench.tables.fer_floor"):
         read_fer2013_floor(tmp_path / "missing.json")

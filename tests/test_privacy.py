@@ -25,9 +25,8 @@ from pathlib import Path
 import cv2
 import pytest
 
-from bench.browser import WebcamPage, camera_canvas, find_chromium, launch, upload_photo, write_y4m
-from bench.frames import mp4_clip
 from fer_core.labels import EMOTIONS
+from tests.helpers.browser import WebcamPage, camera_canvas, find_chromium, launch, mp4_clip, upload_photo, write_y4m
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 from ui.session_reaper import REAP_EVERY_S
 

@@ -15,7 +15,7 @@ import urllib.request
 import cv2
 import pytest
 
-from bench.browser import find_chromium, launch, upload_photo
+from tests.helpers.browser import find_chromium, launch, upload_photo
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 CONFIG = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())

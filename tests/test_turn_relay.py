@@ -17,7 +17,7 @@ import sys
 
 import pytest
 
-from bench.browser import find_chromium
+from tests.helpers.browser import find_chromium
 from tests.helpers.streamlit_server import ROOT, streamlit_env
 
 pytestmark = [

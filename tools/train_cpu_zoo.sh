@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/fer2013}
 shift || true
 PY=${PY:-.venv/bin/python}
-export KERAS_BACKEND=${KERAS_BACKEND:-torch}  # the fastest backend on this CPU (bench.train_speed)
+export KERAS_BACKEND=${KERAS_BACKEND:-torch}  # the fastest backend on this CPU (bench.tables.train_speed)
 
 declare -A RUNS=(
   # the default: the best single model at <= 2 ms per face

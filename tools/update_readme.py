@@ -5,15 +5,15 @@
     <!-- BEGIN models --> ... <!-- END models -->          models/*/metrics.json
     <!-- BEGIN detectors --> ... <!-- END detectors -->    bench/results/detectors.md
     <!-- BEGIN bench --> ... <!-- END bench -->            bench/results/report.md
-    <!-- BEGIN photos --> ... <!-- END photos -->          bench/results/photos.md (python -m bench.photo_settings)
-    <!-- BEGIN framing --> ... <!-- END framing -->        bench/results/framing.md (python -m bench.framing)
+    <!-- BEGIN photos --> ... <!-- END photos -->          bench/results/photos.md (python -m bench.studies.photo_settings)
+    <!-- BEGIN framing --> ... <!-- END framing -->        bench/results/framing.md (python -m bench.studies.framing)
     <!-- BEGIN photo_settings --> ... <!-- END photo_settings -->   bench/results/photo_settings.md
     <!-- BEGIN train_speed --> ... <!-- END train_speed -->         bench/results/train_speed.md
     <!-- BEGIN install_cost --> ... <!-- END install_cost -->       bench/results/install_cost.md
-    <!-- BEGIN load --> ... <!-- END load -->              bench/results/load.md (python -m bench.load)
-    <!-- BEGIN soak --> ... <!-- END soak -->              bench/results/soak.md (python -m bench.soak)
+    <!-- BEGIN load --> ... <!-- END load -->              bench/results/load.md (python -m bench.capacity.load)
+    <!-- BEGIN soak --> ... <!-- END soak -->              bench/results/soak.md (python -m bench.capacity.soak)
     <!-- BEGIN fuzz_image --> ... <!-- END fuzz_image -->  bench/results/fuzz_image.md (python -m fuzz.report image)
-    <!-- BEGIN image_size --> ... <!-- END image_size -->  bench/results/image_size.md (python -m bench.image_size)
+    <!-- BEGIN image_size --> ... <!-- END image_size -->  bench/results/image_size.md (python -m bench.tables.image_size)
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
 suite checks that README.md and docs/ are up to date with those files (`--check`)."""

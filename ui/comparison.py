@@ -6,6 +6,7 @@ model whose metrics cannot be used is listed as "not evaluated" (with the reason
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -351,3 +352,17 @@ def speed_accuracy_points(entries: Sequence[ModelEntry]) -> list[dict[str, Any]]
             points.append({"model": entry.name, "ms_per_face": row["ms_per_face"], "accuracy": row["accuracy"],
                            "ferplus_accuracy": row["ferplus_accuracy"], "ensemble": entry.info.is_ensemble})
     return points
+
+
+# a path on the machine that trained or evaluated a model: absolute, home- or parent-relative
+# (a path inside the project, like runs/<name>, is left alone)
+_MACHINE_PATH = re.compile(r"(?<![\w:/.\\])(?:~|\.\.|[A-Za-z]:)?(?:[/\\][\w.\-]+){2,}")
+_RAW_TEMPERATURE = re.compile(r"\bT = (\d+(?:\.\d+)?)")
+
+
+def display_card(card: str) -> str:
+    """A model card as the page shows it: a path of the machine the model was trained on (the
+    data folder in its training command, say) becomes "…/" and its last folder's name only,
+    and a raw "T = 0.573" (cards written before calibration was explained) reads as words."""
+    text = _MACHINE_PATH.sub(lambda m: "…/" + re.split(r"[/\\]", m.group(0))[-1], card)
+    return _RAW_TEMPERATURE.sub(lambda m: f"a temperature of {float(m.group(1)):.2f}", text)

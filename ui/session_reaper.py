@@ -15,11 +15,11 @@ the last session it flushed in a loop variable until it flushes again (Streamlit
 `Runtime._loop_coroutine`), so the last visitor's session object outlives its shutdown while
 nobody else connects, and with it everything in its session state (the Live page's processor,
 a Photo page's results, and through the pages' callbacks and fragments their globals). The
-reaper therefore gives every session it shuts down an empty state (bench.soak's probe counts
+reaper therefore gives every session it shuts down an empty state (bench.capacity.soak's probe counts
 what stays alive in the server: tests/test_load_soak.py).
 Once sessions ended, it collects their reference cycles and asks glibc to give the freed pages
 back to the system (`malloc_trim`): without that, the server's resident memory stayed at its
-highest level after its visitors left, although no object held it (bench.soak: docs/capacity.md).
+highest level after its visitors left, although no object held it (bench.capacity.soak: docs/capacity.md).
 
 The same storage also holds at most 128 sessions and forgets the least recently used one, again
 without a shutdown, when more browsers than that leave within the reconnect time. The reaper

@@ -13,7 +13,6 @@ import streamlit as st
 from fer_core.classifier import ModelNotFoundError
 from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTOR_NAMES
 from fer_core.model_zoo import MAX_DEFAULT_MS_PER_FACE, default_flip_tta, default_model_name, list_models
-from ui.session_reaper import start_session_reaper
 
 DEFAULT_SMOOTHING = 0.6
 
@@ -78,9 +77,8 @@ def _model_order(models: list, default_model: str) -> list[str]:
 
 def sidebar_settings() -> Settings:
     """Draw the shared settings in the sidebar; stop the page with a clear message when no
-    model is installed. Every page calls this first, so it also starts the session reaper
-    (once per server: it shuts down the sessions whose browser left; see its module)."""
-    start_session_reaper()
+    model is installed. Only draws: server start-up work (the session reaper) is
+    ui.startup.app_startup(), which app.py and every page call."""
     try:
         models = list_models()
         default_model = default_model_name()

@@ -3,7 +3,7 @@
     detector = create_detector()          # the default (see DEFAULT_DETECTOR)
     faces = detector.detect(rgb_image)    # list[Detection], best first
 
-The default and the ordering of DETECTOR_NAMES come from `python -m bench.detectors`
+The default and the ordering of DETECTOR_NAMES come from `python -m bench.studies.detectors`
 (results in bench/results/detectors.md). Model runtimes are imported only when a detector is
 created, so importing this package stays cheap.
 """
@@ -27,7 +27,7 @@ DETECTOR_DESCRIPTIONS: dict[str, str] = {
 
 # Score thresholds per BlazeFace model. The short-range model, made for faces near the camera,
 # fires on textures in wide scenes below ~0.7, so when it only backs up the full-range model for
-# faces filling the frame it needs a stricter threshold (bench/detectors.py measured both).
+# faces filling the frame it needs a stricter threshold (bench/studies/detectors.py measured both).
 _COMBINED = {"full": 0.5, "short": 0.75}
 _BLAZEFACE: dict[str, tuple[dict[str, float] | tuple[str, ...], bool]] = {
     "blazeface": (_COMBINED, False),

@@ -13,7 +13,7 @@ box/keypoint offsets scaled by the input size, sigmoid scores, weighted non-max 
 Beyond MediaPipe: both models can run on one image with their boxes merged by the same weighted
 NMS (full range for small and far faces, short range for faces filling the frame, which full
 range scores low), and the full-range model can also run on four overlapping zoomed-in tiles for
-small faces in big photos. bench/detectors.py measures what each of these buys and costs.
+small faces in big photos. bench/studies/detectors.py measures what each of these buys and costs.
 """
 
 from __future__ import annotations

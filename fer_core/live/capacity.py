@@ -12,7 +12,7 @@ their rate.
 That halves the video work, but the process also runs every stream's WebRTC packets on one event
 loop under one interpreter lock: past a few streams, streams stalled for seconds at a time
 (bench/results/load_uncapped/). So a process takes at most `FER_MAX_STREAMS` live streams
-(default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.load on 2 cores, where one
+(default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.capacity.load on 2 cores, where one
 stream more was never analysed at 10 FPS); a visitor beyond that is told the server is full
 instead of freezing everyone's video. Run more replicas for more streams (docs/deploying.md).
 """
@@ -28,9 +28,9 @@ from fer_core.env_settings import whole_number
 
 FULL_FPS = 30
 REDUCED_FPS = 15
-FULL_RATE_STREAMS = 2  # bench.load: 2 streams at 30 FPS stay near full analysed rate, 3 do not
+FULL_RATE_STREAMS = 2  # bench.capacity.load: 2 streams at 30 FPS stay near full analysed rate, 3 do not
 ACTIVE_WITHIN_S = 3.0  # a stream whose last frame is older than this has ended or stalled
-DEFAULT_MAX_STREAMS = 3  # bench.load's sizing rule on 2 cores (docs/capacity.md)
+DEFAULT_MAX_STREAMS = 3  # bench.capacity.load's sizing rule on 2 cores (docs/capacity.md)
 MAX_STREAMS_ENV = "FER_MAX_STREAMS"
 
 

@@ -3,7 +3,7 @@
 One server process runs every visitor's WebRTC stream: decoding, encoding and packet handling on
 aiortc's threads, and one analysis thread per stream. They share one interpreter lock, so several
 analyses at once do not run faster; they crowd out the WebRTC threads, and under load every
-stream's video stops for seconds (bench.load measured gaps of 6 s at 4 streams without a gate).
+stream's video stops for seconds (bench.capacity.load measured gaps of 6 s at 4 streams without a gate).
 With a gate, streams take turns (the longest waiter is woken first): a stream waiting for its turn skips
 frames, and streamlit-webrtc keeps sending its last processed frame meanwhile.
 
@@ -12,7 +12,7 @@ frames, and streamlit-webrtc keeps sending its last processed frame meanwhile.
         if granted:
             ...  # analyse
 
-The app's slot count comes from FER_ANALYSIS_SLOTS (`slots_from_env`); bench.load measures it.
+The app's slot count comes from FER_ANALYSIS_SLOTS (`slots_from_env`); bench.capacity.load measures it.
 """
 
 from __future__ import annotations

@@ -256,7 +256,7 @@ def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
     that is better alone but worse with the TTA the other would get does not win.
     `benchmark` "ferplus" (the default) ranks on agreement with people; "fer2013" on FER2013's
     labels. `fer2013_floor` leaves out the models whose FER2013 PublicTest accuracy, run the way
-    they would be run, is below the floor (the `fer` package's: `bench.fer_floor`), so that the
+    they would be run, is below the floor (the `fer` package's: `bench.tables.fer_floor`), so that the
     default agrees with people without falling behind the package people use today on FER2013's
     own labels (docs/models.md, "Which model is the default").
     Returns the chosen name; the rule applied is stored as `default_rule` in the index."""
@@ -312,14 +312,14 @@ class Fer2013Floor:
 
 
 def read_fer2013_floor(path: str | os.PathLike) -> Fer2013Floor:
-    """The floor `python -m bench.fer_floor` wrote (its JSON file)."""
+    """The floor `python -m bench.tables.fer_floor` wrote (its JSON file)."""
     p = Path(path)
     try:
         record = json.loads(p.read_text(encoding="utf-8"))
         return Fer2013Floor(float(record["publictest_accuracy"]), str(record["source"]),
                             str(record.get("written_by", "")))
     except FileNotFoundError:
-        raise ConfigError(f"{p} does not exist: measure the floor first (python -m bench.fer_floor)") from None
+        raise ConfigError(f"{p} does not exist: measure the floor first (python -m bench.tables.fer_floor)") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{p} is not a FER2013 floor file (publictest_accuracy, source): {exc}") from None
 

@@ -25,8 +25,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from bench.browser import WebcamPage, camera_canvas, launch, write_y4m
 from fer_core.live.ice import turn_rest_credentials
+from tests.helpers.browser import WebcamPage, camera_canvas, launch, write_y4m
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 TURN_PORT = 3478

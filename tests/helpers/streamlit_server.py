@@ -1,5 +1,6 @@
 """Start the app with `streamlit run` in a subprocess on a free port, for the browser and
-container tests, and stop it again (killing only the process it started)."""
+container tests and the benchmarks that drive the app (bench.capacity, bench.tables.screenshots),
+and stop it again (killing only the process it started)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Benchmarks whose results fill the measured tables in README.md and docs/ (see bench/__init__.py)."""

@@ -45,7 +45,7 @@ from bench.tables.report import compute_targets, render_markdown
 from bench.tables.webcam import simulate
 from fer_core.classifier import EmotionClassifier
 from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES, create_detector
-from fer_core.model_zoo import ModelInfo, default_model_name, list_models, load_model, models_dir
+from fer_core.model_zoo import ModelInfo, default_flip_tta, default_model_name, list_models, load_model, models_dir
 from fer_core.pipeline import FaceAnalyzer
 from fer_core.preprocessing import to_model_input
 
@@ -76,22 +76,31 @@ def _log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def measure_accuracy(models: list[ModelInfo], per_class: int | None) -> tuple[dict[str, Any], LabelledFaces | None]:
-    """Each model (LiteRT float32) on the labelled faces; `fer` is added later, if measured."""
+def _predicted(clf: EmotionClassifier, faces: LabelledFaces) -> np.ndarray:
+    probs = np.concatenate([clf.predict(to_model_input(faces.images[i : i + EVAL_BATCH]))
+                            for i in range(0, len(faces.images), EVAL_BATCH)])
+    return probs.argmax(axis=1)
+
+
+def measure_accuracy(models: list[ModelInfo], default: EmotionClassifier, default_flip: bool,
+                     per_class: int | None) -> tuple[dict[str, Any], LabelledFaces | None]:
+    """Each model (LiteRT float32, one pass) on the labelled faces, and the default as the app
+    runs it (`default`: with flip TTA where select-default decided so); `fer` is added later."""
     labelled = load_private_test(per_class=per_class)
     if labelled is None:
         return {"status": f"not measured: no FER2013 PrivateTest images under {fer2013_root() / 'test'}"}, None
     results, people = {}, {}
     for info in models:
-        clf = load_model(info.name, root=info.folder.parent)
-        probs = np.concatenate([clf.predict(to_model_input(labelled.images[i : i + EVAL_BATCH]))
-                                for i in range(0, len(labelled.images), EVAL_BATCH)])
-        results[info.name] = accuracy(probs.argmax(axis=1), labelled.labels)
-        people[info.name] = agreement(probs.argmax(axis=1), labelled)
+        predicted = _predicted(load_model(info.name, root=info.folder.parent), labelled)
+        results[info.name] = accuracy(predicted, labelled.labels)
+        people[info.name] = agreement(predicted, labelled)
+    as_run = _predicted(default, labelled)
     faces_with_majority = None if labelled.majority is None else int((labelled.majority >= 0).sum())
     return {"status": "measured", "dataset": labelled.description, "images": int(len(labelled.labels)),
             "models": results, "fer": None, "ferplus_faces": faces_with_majority,
-            "ferplus_models": people if faces_with_majority else {}, "fer_ferplus": None}, labelled
+            "ferplus_models": people if faces_with_majority else {}, "fer_ferplus": None,
+            "default_as_run": {"flip_tta": default_flip, "accuracy": accuracy(as_run, labelled.labels),
+                               "ferplus_accuracy": agreement(as_run, labelled)}}, labelled
 
 
 def fer_section(args: argparse.Namespace, plan: Plan, inputs: Path, report: dict[str, Any], frames: list[Frame],
@@ -140,6 +149,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "models_dir": str(models_dir()),
         "models": [m.name for m in models],
         "default_model": default_model,
+        "default_flip_tta": default_flip_tta(),
         "default_detector": DEFAULT_DETECTOR,
         "frames": [{"key": f.key, "width": f.width, "height": f.height, "faces": f.faces} for f in frames],
         "photos": [p.name for p in photos],
@@ -154,7 +164,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _log("classification latency (Keras, subprocess)")
         report["classification"] += keras_rows(models, to_model_input(crops), plan.classify)
 
-    classifier = load_model(default_model)
+    # the pipeline, photo, webcam and accuracy rows run the default as the app does
+    default_flip = default_flip_tta()
+    classifier = load_model(default_model, flip_tta=default_flip)
     _log(f"pipeline latency: {', '.join(detectors)}")
     report["pipeline"] = pipeline_rows(detectors, classifier, frames, plan.pipeline)
     analyzer = FaceAnalyzer(create_detector(DEFAULT_DETECTOR), classifier)
@@ -165,7 +177,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["webcam"] = simulate(analyzer, moving_sequence(frames[0].image), plan.webcam_seconds)
 
     _log("accuracy on FER2013 PrivateTest")
-    report["accuracy"], labelled = measure_accuracy(models, plan.fer2013_per_class)
+    report["accuracy"], labelled = measure_accuracy(models, classifier, default_flip, plan.fer2013_per_class)
 
     with tempfile.TemporaryDirectory(prefix="fer_bench_") as tmp:
         inputs = save_inputs(Path(tmp) / "inputs.npz", frames, photos, crops,

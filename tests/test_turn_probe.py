@@ -1,5 +1,6 @@
-"""The Live page's check of a configured TURN relay (ui.live_ice): a relay that never answers is
-found within a bounded time, one that answers is not reported. Local sockets only, no network."""
+"""The check of a configured TURN relay (fer_core.live.turn_probe; the Live page shows it through
+ui.live_ice): a relay that never answers is found within a bounded time, one that answers is not
+reported. Local sockets only, no network."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ui.live_ice import TurnEndpoint, parse_turn_url, silent_turn_servers, turn_answers, turn_urls
+from fer_core.live.turn_probe import TurnEndpoint, parse_turn_url, silent_turn_servers, turn_answers, turn_urls
 
 TIMEOUT = 0.3  # the check's bound in these tests; no assertion is made on elapsed time
 

@@ -7,6 +7,7 @@ paths never import it.
     gate       AnalysisGate: the process-wide limit on analyses at once (FER_ANALYSIS_SLOTS)
     capacity   StreamActivity and the stream limit: which streams run, camera rates, FER_MAX_STREAMS
     ice        the STUN/TURN configuration browsers get (FER_STUN_URLS, FER_TURN_*, FER_ICE_POLICY)
+    turn_probe whether each configured TURN relay answers (one STUN request, bounded in time)
 
 Threads and locks (docs/architecture.md): streamlit-webrtc's worker thread calls the processor
 for each batch of frames; the page's script thread configures it and reads snapshots. The

@@ -1,5 +1,5 @@
 """Face detectors: real faces, groups, roll, small faces, grey/RGBA input, no-face images, bad
-input, and every way a detector can be unavailable.
+input, the second look at faint small faces, and every way a detector can be unavailable.
 
 Photos come from scikit-image (installed); nothing is downloaded. The benchmark's larger photo
 set (bench/common/photo_set.py) fetches package files and is not used here.
@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fer_core.detection import _COMBINED as DEFAULT_THRESHOLDS
 from fer_core.detection import (
     DEFAULT_DETECTOR,
     DETECTOR_DESCRIPTIONS,
@@ -29,6 +30,7 @@ from fer_core.detection import (
     haar,
 )
 from fer_core.detection.base import MIN_IMAGE_SIDE
+from fer_core.pipeline import FaceAnalyzer
 
 ASTRONAUT_FACE = (174, 68, 104, 106)  # x, y, w, h: hairline to chin, cheek to cheek (by eye)
 BLAZEFACE_NAMES = [n for n in DETECTOR_NAMES if n.startswith("blazeface")]
@@ -91,6 +93,43 @@ def group_photo() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
         frame[y : y + tile_side, x : x + tile_side] = tile
         faces.append((int(x + (fx - x0) * factor), int(y + (fy - y0) * factor), int(fw * factor), int(fh * factor)))
     return frame, faces
+
+
+def head(face_px: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The astronaut's head and shoulders (a square twice her face's height around it), scaled
+    until her face is `face_px` tall; returns the tile and her face box in it."""
+    fx, fy, fw, fh = ASTRONAUT_FACE
+    cx, cy = fx + fw // 2, fy + fh // 2
+    x0, y0 = cx - fh, max(0, cy - fh)
+    crop = astronaut()[y0 : y0 + 2 * fh, x0 : x0 + 2 * fh]
+    f = face_px / fh
+    tile = cv2.resize(crop, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    return tile, (round((fx - x0) * f), round((fy - y0) * f), round(fw * f), round(fh * f))
+
+
+# (face height, top-left corner) of each head: large portraits, then two small faces at the bottom
+# right, the layout of dlib's `bald_guys.jpg` collage (1986x1545), whose two bottom-right faces
+# (135-160 px) the default detector missed (issue 25)
+COLLAGE_SIZE = (1545, 1986)
+COLLAGE_HEADS = ((250, (40, 40)), (250, (700, 40)), (250, (40, 760)), (250, (700, 760)), (180, (1380, 60)),
+                 (120, (1450, 1270)), (135, (1700, 1250)))
+SMALL_HEADS = 2  # the last two
+
+
+def collage() -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    image = np.full((*COLLAGE_SIZE, 3), 128, np.uint8)
+    faces = []
+    for face_px, (x, y) in COLLAGE_HEADS:
+        tile, (bx, by, bw, bh) = head(face_px)
+        image[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
+        faces.append((x + bx, y + by, bw, bh))
+    return image, faces
+
+
+def detect_as_the_photo_page(det: FaceDetector, image: np.ndarray) -> list[Detection]:
+    """The Photo page's detection: FaceAnalyzer.detect (downscaled to MAX_DETECT_SIDE, boxes
+    mapped back); it never touches the classifier."""
+    return FaceAnalyzer(det, classifier=None).detect(image)  # type: ignore[arg-type]
 
 
 # --- the registry --------------------------------------------------------------------------
@@ -194,12 +233,86 @@ def test_default_finds_a_40_px_face_in_a_webcam_frame() -> None:
     assert iou(found[0].box, face) >= 0.4
 
 
-def test_tiles_find_a_small_face_in_a_big_photo_that_one_pass_misses() -> None:
+@pytest.mark.parametrize("name", ["blazeface-tiled", "blazeface"])
+def test_tiles_and_the_second_look_find_a_small_face_in_a_big_photo_that_one_pass_misses(name: str) -> None:
     photo, face = scaled_astronaut(64, (960, 1280), (300, 300))
-    assert detector("blazeface").detect(photo) == []
-    found = detector("blazeface-tiled").detect(photo)
+    assert blazeface.BlazeFaceDetector(DEFAULT_THRESHOLDS).detect(photo) == []  # one pass, no second look
+    found = detector(name).detect(photo)
     assert len(found) == 1
     assert iou(found[0].box, face) >= 0.4
+
+
+@pytest.mark.parametrize("name", ["blazeface", "blazeface-tiled"])
+def test_small_faces_at_the_bottom_right_of_a_big_collage_are_found(name: str) -> None:
+    """Issue 25: in a 1986x1545 collage the model, which sees the whole image at 192 px, gets
+    11-13 px for a 120-135 px face and scores it under its 0.5 threshold; the second look (a
+    zoomed crop around each such weak, small candidate) finds both."""
+    image, faces = collage()
+    found = detect_as_the_photo_page(detector(name), image)
+    assert len(found) == len(faces)
+    for face in faces:
+        assert max(iou(d.box, face) for d in found) >= 0.4, face
+
+
+def test_without_the_second_look_the_small_collage_faces_are_missed() -> None:
+    """What the second look fixes: the same detector without it misses exactly the two small faces."""
+    image, faces = collage()
+    plain = blazeface.BlazeFaceDetector(DEFAULT_THRESHOLDS)
+    found = detect_as_the_photo_page(plain, image)
+    hit = [max((iou(d.box, face) for d in found), default=0.0) >= 0.4 for face in faces]
+    assert hit == [True] * (len(faces) - SMALL_HEADS) + [False] * SMALL_HEADS
+
+
+def _count_model_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    runs = [0]
+    real = blazeface._Model.run
+
+    def counting(self, rgb, min_score):  # type: ignore[no-untyped-def]
+        runs[0] += 1
+        return real(self, rgb, min_score)
+
+    monkeypatch.setattr(blazeface._Model, "run", counting)
+    return runs
+
+
+def test_second_look_costs_nothing_on_ordinary_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A face the model sees well, and no-face images, leave no weak small candidate to look at:
+    two model runs (full and short range), as before the second look."""
+    runs = _count_model_runs(monkeypatch)
+    frame, _ = scaled_astronaut(60, (480, 640), (100, 200))
+    for image in [astronaut(), frame] + [image for _, image in _no_face_images()]:
+        runs[0] = 0
+        detector(DEFAULT_DETECTOR).detect(image)
+        assert runs[0] == 2
+
+
+def test_second_looks_per_image_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs = _count_model_runs(monkeypatch)
+    image, faces = collage()
+    detect_as_the_photo_page(detector(DEFAULT_DETECTOR), image)
+    assert runs[0] == 2 + SMALL_HEADS  # one look per small face
+    monkeypatch.setattr(blazeface, "SECOND_LOOK_MAX", 1)
+    runs[0] = 0
+    found = detect_as_the_photo_page(detector(DEFAULT_DETECTOR), image)
+    assert runs[0] == 3
+    assert len(found) == len(faces) - 1
+
+
+def test_stream_frames_skip_the_second_look_photos_keep_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A video or webcam frame pays the detector's frame pass only (two model runs, whatever it
+    holds): the second look would cost a stream every frame. The same image as a photo gets it."""
+    from fer_core.pipeline import StreamAnalyzer
+
+    runs = _count_model_runs(monkeypatch)
+    image, faces = collage()
+    analyzer = FaceAnalyzer(detector(DEFAULT_DETECTOR), classifier=None)  # type: ignore[arg-type]
+    assert len(analyzer.detect(image, stream_frame=True)) == len(faces) - SMALL_HEADS and runs[0] == 2
+    runs[0] = 0
+    assert len(analyzer.detect(image)) == len(faces) and runs[0] == 2 + SMALL_HEADS
+    runs[0] = 0
+    stream = StreamAnalyzer(analyzer)
+    monkeypatch.setattr(analyzer, "classify", lambda img, boxes, landmarks=None: np.full((len(boxes), 7), 1 / 7))
+    assert len(stream.update(image)) == len(faces) - SMALL_HEADS and runs[0] == 2
 
 
 @pytest.mark.parametrize("name", BLAZEFACE_NAMES)

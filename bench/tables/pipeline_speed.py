@@ -1,8 +1,9 @@
 """Per-frame pipeline latency: detect + classify + draw, per detector, resolution and face count.
 
-One call is what the app does with a photo or a video frame: `FaceAnalyzer.analyze` (detection
-on the frame, one batched classification of every face) followed by `draw_faces` (the annotated
-copy the user sees).
+One call is what the app does with a video or webcam frame: `StreamAnalyzer.update` (detection
+on the frame with the detector's frame pass, one batched classification of every face, the
+tracker) followed by `draw_faces` (the annotated copy the user sees). Photos (`photo_rows`) go
+through `FaceAnalyzer.analyze`, as the Photo page does, with the detector's full pass.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bench.common.stats import Budget, time_calls
 from fer_core.classifier import EmotionClassifier
 from fer_core.detection import create_detector
 from fer_core.drawing import draw_faces
-from fer_core.pipeline import FaceAnalyzer
+from fer_core.pipeline import FaceAnalyzer, StreamAnalyzer
 from fer_core.tracking import iou
 
 
@@ -26,8 +27,9 @@ def faces_found(frame: Frame, boxes: list[tuple[int, int, int, int]]) -> int:
 
 
 def time_frame(analyzer: FaceAnalyzer, frame: Frame, budget: Budget) -> dict[str, Any]:
-    faces = analyzer.analyze(frame.image)
-    timing = time_calls(lambda i: draw_faces(frame.image, analyzer.analyze(frame.image)), budget)
+    stream = StreamAnalyzer(analyzer)
+    faces = stream.update(frame.image)
+    timing = time_calls(lambda i: draw_faces(frame.image, stream.update(frame.image)), budget)
     return {
         "frame": frame.key, "width": frame.width, "height": frame.height, "faces": frame.faces,
         "detections": len(faces), "faces_found": faces_found(frame, [f.box for f in faces]),

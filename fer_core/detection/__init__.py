@@ -18,7 +18,8 @@ DETECTOR_NAMES: tuple[str, ...] = ("blazeface", "blazeface-tiled", "blazeface-fu
 DEFAULT_DETECTOR = DETECTOR_NAMES[0]
 
 DETECTOR_DESCRIPTIONS: dict[str, str] = {
-    "blazeface": "BlazeFace full range plus short range for close faces: fast, the default",
+    "blazeface": "BlazeFace full range plus short range for close faces, a zoomed second look at faint "
+                 "small ones: fast, the default",
     "blazeface-tiled": "blazeface plus four zoomed-in tiles: finds smaller faces in big photos, ~4x slower",
     "blazeface-full": "MediaPipe BlazeFace full range (192 px input) alone",
     "blazeface-short": "MediaPipe BlazeFace short range (128 px input) alone: close faces only, fastest",
@@ -29,11 +30,14 @@ DETECTOR_DESCRIPTIONS: dict[str, str] = {
 # fires on textures in wide scenes below ~0.7, so when it only backs up the full-range model for
 # faces filling the frame it needs a stricter threshold (bench/studies/detectors.py measured both).
 _COMBINED = {"full": 0.5, "short": 0.75}
-_BLAZEFACE: dict[str, tuple[dict[str, float] | tuple[str, ...], bool]] = {
-    "blazeface": (_COMBINED, False),
-    "blazeface-tiled": (_COMBINED, True),
-    "blazeface-full": (("full",), False),
-    "blazeface-short": (("short",), False),
+# name: (models and thresholds, tiles, second look). The second look (zoomed re-check of weak,
+# small full-range candidates, fer_core/detection/blazeface.py) is ours; the single-model
+# detectors stay MediaPipe's models as they are.
+_BLAZEFACE: dict[str, tuple[dict[str, float] | tuple[str, ...], bool, bool]] = {
+    "blazeface": (_COMBINED, False, True),
+    "blazeface-tiled": (_COMBINED, True, True),
+    "blazeface-full": (("full",), False, False),
+    "blazeface-short": (("short",), False, False),
 }
 
 
@@ -45,8 +49,8 @@ def create_detector(name: str = DEFAULT_DETECTOR, *, min_score: float | None = N
     if name in _BLAZEFACE:
         from fer_core.detection.blazeface import BlazeFaceDetector
 
-        models, tiles = _BLAZEFACE[name]
-        return BlazeFaceDetector(models, min_score=min_score, tiles=tiles, name=name)
+        models, tiles, second_look = _BLAZEFACE[name]
+        return BlazeFaceDetector(models, min_score=min_score, tiles=tiles, second_look=second_look, name=name)
     if name == "haar":
         from fer_core.detection.haar import HaarDetector
 

@@ -35,7 +35,9 @@ class FaceDetector(Protocol):
     min_score: float
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Faces in an RGB (H, W, 3) or grey (H, W) uint8 image, best first."""
+        """Faces in an RGB (H, W, 3) or grey (H, W) uint8 image, best first. A detector may also
+        offer `detect_frame(image)`, a cheaper pass for frames of a stream (FaceAnalyzer.detect
+        uses it for them)."""
         ...
 
 

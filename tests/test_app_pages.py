@@ -103,6 +103,29 @@ def test_landing_page_states_limits_privacy_and_the_eu_ai_act(app_models):
     assert model_select.label == "Emotion model" and model_select.options == ["tiny (default)"]
 
 
+def test_landing_page_gives_the_defaults_figures_as_the_app_runs_it(monkeypatch, tiny_models_dir, tmp_path):
+    """With FER+ figures stored, the landing page leads with agreement with people, and both
+    figures are the default's as the app runs it (its flip-TTA variant when the index says so)."""
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models_dir, root)
+    index = json.loads((root / "index.json").read_text())
+    index["default_flip_tta"] = True
+    (root / "index.json").write_text(json.dumps(index))
+    metrics_file = root / index["default"] / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics["ferplus"] = {"accuracy": 0.41}
+    metrics.setdefault("variants", {})["flip_tta"] = {"accuracy": 0.57, "ferplus": {"accuracy": 0.83}}
+    metrics_file.write_text(json.dumps(metrics))
+    monkeypatch.setenv("FER_MODELS_DIR", str(root))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    text = " ".join(m.value for m in run_page(APP).markdown)
+    assert "most of ten people gave on 83% of FER2013's test faces" in text
+    assert "matches FER2013's own single label on 57%" in text
+
+
 def test_navigation_registers_the_pages(app_models):
     at = run_page(APP)
     at.switch_page(str(Path("pages") / "4_Model_comparison.py")).run()

@@ -244,22 +244,47 @@ def retire_model(name: str, root: Path | None = None) -> None:
 
 def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAULT_MS_PER_FACE,
                    benchmark: str = "ferplus", fer2013_floor: Fer2013Floor | None = None) -> str:
-    """Make the single model that agrees most with people *as the app would run it* the default:
-    the highest FER+ majority accuracy on PublicTest among the models at most `max_ms_per_face`
-    per face (their stored batch-1 median). Models evaluated without FER+ votes are compared on
-    FER2013's PublicTest labels instead, and only when no model has FER+ figures. Ensembles are
-    the "most accurate option" instead (model_zoo.most_accurate). PrivateTest never decides.
+    """Make `choose_default`'s model the default and store how the app runs it
+    (`default_flip_tta`), the rule applied (`default_rule`) and the floor, if any, in the index.
+    Returns the chosen name; the index is unchanged when no model qualifies (ConfigError)."""
+    root = Path(root or models_dir())
+    choice = choose_default(root, max_ms_per_face, benchmark, fer2013_floor)
+    index = json.loads((root / INDEX_FILE).read_text())
+    index["default"] = choice.name
+    index["default_flip_tta"] = choice.flip_tta
+    index["default_rule"] = choice.rule
+    if fer2013_floor is not None:
+        index["default_fer2013_floor"] = asdict(fer2013_floor)
+    else:
+        index.pop("default_fer2013_floor", None)
+    (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+    return choice.name
 
-    A model runs with flip TTA (`default_flip_tta` in the index) when its PublicTest score with
-    flip TTA is higher and twice its per-face time (a face and its mirror: at most two single
-    calls) stays within `max_ms_per_face`; candidates are compared on that score, so a model
-    that is better alone but worse with the TTA the other would get does not win.
+
+@dataclass(frozen=True)
+class DefaultChoice:
+    name: str
+    flip_tta: bool
+    rule: str  # the rule applied, in words
+
+
+def choose_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAULT_MS_PER_FACE,
+                   benchmark: str = "ferplus", fer2013_floor: Fer2013Floor | None = None) -> DefaultChoice:
+    """The single model that agrees most with people *as the app would run it*: the highest
+    FER+ majority accuracy on PublicTest among the models at most `max_ms_per_face` per face
+    (their stored batch-1 median). Models evaluated without FER+ votes are compared on FER2013's
+    PublicTest labels instead, and only when no model has FER+ figures. Ensembles are the "most
+    accurate option" instead (model_zoo.most_accurate). PrivateTest never decides.
+
+    A model runs with flip TTA when its PublicTest score with flip TTA is higher and twice its
+    per-face time (a face and its mirror: at most two single calls) stays within
+    `max_ms_per_face`; candidates are compared on that score, so a model that is better alone
+    but worse with the TTA the other would get does not win.
     `benchmark` "ferplus" (the default) ranks on agreement with people; "fer2013" on FER2013's
-    labels. `fer2013_floor` leaves out the models whose FER2013 PublicTest accuracy, run the way
-    they would be run, is below the floor (the `fer` package's: `bench.tables.fer_floor`), so that the
+    labels. `fer2013_floor` leaves out each way of running a model whose FER2013 PublicTest
+    accuracy is below the floor (the `fer` package's: `bench.tables.fer_floor`), so that the
     default agrees with people without falling behind the package people use today on FER2013's
-    own labels (docs/models.md, "Which model is the default").
-    Returns the chosen name; the rule applied is stored as `default_rule` in the index."""
+    own labels (docs/models.md, "Which model is the default")."""
     from fer_core.model_zoo import list_models
 
     root = Path(root or models_dir())
@@ -293,19 +318,11 @@ def select_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
         raise ConfigError(f"no evaluated single model runs at <= {max_ms_per_face} ms per face{floor}; "
                           f"evaluate one first")
     _, best, flip = max(candidates)
-    index = json.loads((root / INDEX_FILE).read_text())
-    index["default"] = best
-    index["default_flip_tta"] = flip
     rule = DEFAULT_RULE_VOTES if on_votes else DEFAULT_RULE_LABELS
     if fer2013_floor is not None:
         rule += (f", among the models at least as accurate on FER2013's PublicTest labels as "
                  f"{fer2013_floor.source} ({fer2013_floor.accuracy:.2%})")
-        index["default_fer2013_floor"] = asdict(fer2013_floor)
-    else:
-        index.pop("default_fer2013_floor", None)
-    index["default_rule"] = rule
-    (root / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
-    return best
+    return DefaultChoice(best, flip, rule)
 
 
 @dataclass(frozen=True)
@@ -340,8 +357,10 @@ __all__ = [
     "MAX_DEFAULT_MS_PER_FACE",
     "MAX_INT8_DROP",
     "MIN_CALIBRATION_IMAGES",
+    "DefaultChoice",
     "Fer2013Floor",
     "calibrate_shipped",
+    "choose_default",
     "ensembles_with",
     "export_tflite",
     "read_fer2013_floor",

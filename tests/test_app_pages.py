@@ -255,7 +255,8 @@ def count_detections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     calls: list[int] = []
     original = FaceAnalyzer.detect
-    monkeypatch.setattr(FaceAnalyzer, "detect", lambda self, image: calls.append(1) or original(self, image))
+    monkeypatch.setattr(FaceAnalyzer, "detect",
+                        lambda self, image, **kwargs: calls.append(1) or original(self, image, **kwargs))
     return calls
 
 

@@ -3,9 +3,10 @@
 # (tools/gpu_train.sh; README, "Training on a lent GPU"): the Keras wheels its Python lacks and
 # FER2013's Training and PublicTest images in two tars. A device call carries at most 64 MiB
 # with the working tree, so the images travel in two calls back to back (the machine keeps
-# ignored paths while it is warm). Everything lands in .gpu/, which git ignores: FER2013 never
-# enters the repository. PrivateTest stays here: it is read only by `evaluate`, under TensorFlow.
-#   tools/gpu_pack.sh [DATA]
+# ignored paths while it is warm), each with half the files. GPU_TEACHER names cached teacher
+# probabilities (runs/NAME/teacher_probs_*.npy) to take along. Everything lands in .gpu/, which
+# git ignores: FER2013 never enters the repository. PrivateTest stays here: it is read only by `evaluate`, under TensorFlow.
+#   [GPU_TEACHER=runs/NAME/teacher_probs_X.npy] tools/gpu_pack.sh [DATA]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/fer2013}
@@ -29,10 +30,20 @@ base=$(basename "$DATA")
 G=$(cd "$G" && pwd)
 (cd "$DATA/.." && find "$base/train" -name 'Training_*' | sort) > "$G/training.list"
 (cd "$DATA/.." && find "$base/test" -name 'PublicTest_*' | sort) > "$G/publictest.list"
-awk 'NR % 2 == 1' "$G/training.list" > "$G/MANIFEST_a"
-{ awk 'NR % 2 == 0' "$G/training.list"; cat "$G/publictest.list"; } > "$G/MANIFEST_b"
+cat "$G/training.list" "$G/publictest.list" > "$G/all.list"
+awk 'NR % 2 == 1' "$G/all.list" > "$G/MANIFEST_a"  # alternate files: two halves of equal size
+awk 'NR % 2 == 0' "$G/all.list" > "$G/MANIFEST_b"
+# the FER+ crowd votes (MIT) beside the data, as `train --labels ferplus|mix:A` looks for them
+if [ -f "$DATA/../ferplus/votes.csv" ]; then
+  (cd "$DATA/.." && ls ferplus/votes.csv ferplus/README* 2>/dev/null) >> "$G/MANIFEST_a"
+fi
 for part in a b; do
   tar -czf "$G/train_$part.tar.gz" -C "$DATA/.." -T "$G/MANIFEST_$part" -C "$G" "MANIFEST_$part"
 done
 rm -f "$G"/*.list "$G"/MANIFEST_*
+# a distillation teacher's probabilities for these Training faces (`train --teacher` caches them
+# as teacher_probs_<names>.npy in its run folder): the device has no LiteRT to compute them
+rm -rf "$G/teacher"
+if [ -n "${GPU_TEACHER:-}" ]; then mkdir -p "$G/teacher" && cp $GPU_TEACHER "$G/teacher/"; fi
 ls -l "$G"/wheels "$G"/*.tar.gz
+[ ! -d "$G/teacher" ] || ls -l "$G/teacher"

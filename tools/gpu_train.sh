@@ -46,6 +46,11 @@ threads=$(( $(nproc) / $# )); [ "$threads" -ge 1 ] || threads=1
 pids=()
 for run in "$@"; do
   name=${run%%=*}; opts=${run#*=}
+  mkdir -p "$RUNS/$name"
+  # cached teacher probabilities (tools/gpu_pack.sh GPU_TEACHER): the device cannot run the teacher
+  for probs in "$G"/teacher/teacher_probs_*.npy; do
+    if [ -e "$probs" ]; then cp -n "$probs" "$RUNS/$name/"; fi
+  done
   # shellcheck disable=SC2086
   OMP_NUM_THREADS=$threads timeout --signal=INT "$(awk "BEGIN {print int(($CALL_MINUTES - 0.5) * 60)}")" \
     "$PY" -m fer_core train --data "$G/data/$(head -n 1 "$G/data/MANIFEST_a" | cut -d/ -f1)" --out "$RUNS/$name" --resume $opts \

@@ -8,7 +8,15 @@ cd "$(dirname "$0")/.."
 src=${1:?usage: tools/gpu_fetch.sh FILES_AT}
 RUNS=${RUNS_DIR:-runs}  # another folder only for tests
 mkdir -p "$RUNS"
-for tar in "$src"/*.tar.gz; do
+# an archive larger than the device returns came in numbered parts: join them first
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+cp "$src"/*.tar.gz "$work"/ 2>/dev/null || true
+for first in "$src"/*.tar.gz.part00; do
+  [ -e "$first" ] || continue
+  base=${first%.part00}
+  cat "$base".part* > "$work/$(basename "$base")"
+done
+for tar in "$work"/*.tar.gz; do
   [ -e "$tar" ] || { echo "no run archives in $src"; exit 1; }
   name=$(basename "$tar" .tar.gz)
   if [ -f "$RUNS/$name/train_config.json" ]; then echo "$name: $RUNS/$name already holds a finished run; not overwritten"; continue; fi

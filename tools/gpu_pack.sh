@@ -35,7 +35,8 @@ awk 'NR % 2 == 1' "$G/all.list" > "$G/MANIFEST_a"  # alternate files: two halves
 awk 'NR % 2 == 0' "$G/all.list" > "$G/MANIFEST_b"
 # the FER+ crowd votes (MIT) beside the data, as `train --labels ferplus|mix:A` looks for them
 if [ -f "$DATA/../ferplus/votes.csv" ]; then
-  (cd "$DATA/.." && ls ferplus/votes.csv ferplus/README* 2>/dev/null) >> "$G/MANIFEST_a"
+  (cd "$DATA/.." && find ferplus -maxdepth 1 -type f \( -name votes.csv -o -name 'README*' -o -name 'LICENSE*' \) | sort) \
+    >> "$G/MANIFEST_a"
 fi
 for part in a b; do
   tar -czf "$G/train_$part.tar.gz" -C "$DATA/.." -T "$G/MANIFEST_$part" -C "$G" "MANIFEST_$part"

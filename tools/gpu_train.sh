@@ -9,6 +9,9 @@
 # records; no checkpoint), to unpack into runs/ here and `export` under TensorFlow.
 #   tools/gpu_train.sh check                 # wheels, data, GPU: what is there
 #   tools/gpu_train.sh RUN [RUN ...]         # needs both tars unpacked; at most 8 runs
+# The runs time-slice the one GPU (separate processes do not overlap their kernels): on an H200
+# under Keras-torch, six runs at once each got fewer epochs in 7.5 minutes than one 110-minute CPU
+# run, so give a call one to three runs, not eight (docs/training.md).
 # Every run must fit in the call: --minutes at most CALL_MINUTES - 1.5 (the call's 10-minute
 # limit; a run stopped by the limit comes back with its checkpoint, to resume with the same line).
 set -euo pipefail
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 OUT=${OUT:-/tmp/gpu_out}
 CALL_MINUTES=${CALL_MINUTES:-9.5}
+PART_BYTES=${PART_BYTES:-$((15 * 1024 * 1024))}  # smaller only for tests
 G=${GPU_DIR:-.gpu}; RUNS=${RUNS_DIR:-runs}  # other folders only for tests
 export KERAS_BACKEND=${KERAS_BACKEND:-torch} PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$RUNS" "$G/data"
@@ -68,7 +72,18 @@ for run in "$@"; do
   else
     tar -czf "$OUT/$name.tar.gz" -C "$RUNS" "$name"
   fi
+  # the device returns files of at most 16 MiB: a larger archive (a stopped run carries its
+  # checkpoint beside best.keras) comes back in parts that tools/gpu_fetch.sh joins
+  if [ "$(stat -c %s "$OUT/$name.tar.gz")" -gt "$PART_BYTES" ]; then
+    split -b "$PART_BYTES" -d "$OUT/$name.tar.gz" "$OUT/$name.tar.gz.part"
+    rm "$OUT/$name.tar.gz"
+  fi
   echo "$name: $(tail -n 2 "$RUNS/$name.log" | tr '\n' ' ')"
 done
 ls -l "$OUT"
+files=$(find "$OUT" -maxdepth 1 -type f | wc -l); bytes=$(du -cb "$OUT"/* | tail -n 1 | cut -f1)
+if [ "$files" -gt 8 ] || [ "$bytes" -gt $((64 * 1024 * 1024)) ]; then
+  echo "WARNING: $files files, $bytes bytes: more than the device returns (8 files, 64 MiB); fetch the rest" \
+       "in the next call (the machine keeps $RUNS while warm): tar what is missing into \$OUT"
+fi
 exit $status

@@ -9,6 +9,7 @@ ready for `export`. Wheels are not downloaded
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -79,6 +80,11 @@ def test_pack_train_and_fetch_round_trip(synthetic_data: Path, tmp_path: Path) -
     done = run_tool("gpu_train.sh", f"tiny_gpu={run}", env=env)
     assert done.returncode == 2 and "the data is incomplete" in done.stdout, done.stdout
     (tmp_path / "train_b.tar.gz").rename(gpu / "train_b.tar.gz")
+
+    # the speed probe: one short epoch per backend asked for, its images/s read from the run's history
+    done = run_tool("gpu_train.sh", "speed", env={**env, "SPEED_BACKENDS": "tensorflow", "SPEED_LIMIT": "32",
+                                                  "SPEED_WIDTH": "8"})
+    assert done.returncode == 0 and re.search(r"^tensorflow: \d+ images/s in epoch 2 ", done.stdout, re.M), done.stdout
 
     # parts far smaller than the device's 16 MiB, so that this tiny run's archive is split too
     done = run_tool("gpu_train.sh", f"tiny_gpu={run}", env={**env, "PART_BYTES": "40000"})

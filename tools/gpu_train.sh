@@ -8,6 +8,7 @@
 # as on the CPU. Each finished run comes back as $OUT/NAME.tar.gz (best.keras and the run's
 # records; no checkpoint), to unpack into runs/ here and `export` under TensorFlow.
 #   tools/gpu_train.sh check                 # wheels, data, GPU: what is there
+#   tools/gpu_train.sh speed                 # also one short epoch per backend: images/s
 #   tools/gpu_train.sh RUN [RUN ...]         # needs both tars unpacked; at most 8 runs
 # The runs time-slice the one GPU (separate processes do not overlap their kernels): on an H200
 # under Keras-torch, six runs at once each got fewer epochs in 7.5 minutes than one 110-minute CPU
@@ -43,6 +44,23 @@ done
 "$PY" -c "import fer_core.training.train as t; print(t.hardware_description())"
 
 if [ "${1:-check}" = check ]; then exit 0; fi
+if [ "$1" = speed ]; then
+  # one short epoch of the default's network per Keras backend on the data that is here (half is
+  # enough), to choose the backend and the number of runs a call gets before spending the GPU on it
+  for backend in ${SPEED_BACKENDS:-torch jax}; do
+    rm -rf "$RUNS/speed_$backend"
+    KERAS_BACKEND=$backend timeout 120 "$PY" -m fer_core train --data "$G/data/$(head -n 1 "$G/data/MANIFEST_a" | cut -d/ -f1)" \
+      --out "$RUNS/speed_$backend" --arch plain_vgg --width "${SPEED_WIDTH:-24}" --epochs 2 --limit "${SPEED_LIMIT:-8192}" \
+      > "$RUNS/speed_$backend.log" 2>&1 || echo "$backend: failed or too slow (see $RUNS/speed_$backend.log)"
+    # the second epoch: the first one includes compilation
+    "$PY" - "$RUNS/speed_$backend/history.csv" "$backend" <<'PYEOF' || true
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+print(f"{sys.argv[2]}: {float(rows[-1]['images_per_s']):.0f} images/s in epoch {len(rows)} ({rows[-1]['epoch_seconds']} s)")
+PYEOF
+  done
+  exit 0
+fi
 if [ "$missing" != 0 ]; then echo "the data is incomplete: carry $G/train_a.tar.gz and $G/train_b.tar.gz first"; exit 2; fi
 
 if [ $# -gt 8 ]; then echo "at most 8 runs per call: the device returns at most 8 files"; exit 2; fi

@@ -95,6 +95,10 @@ def test_photos_table_marks_the_row_the_app_runs(app_flips: bool):
     table = render_models_markdown(report)
     assert ("**70.0%, 0.700** (as the app runs it)" in table) is app_flips
     assert "65.0%, 0.650 |" in table and "(as the app runs it)" not in table.split("| b |")[1]
+    assert "measured again" not in table
+    # `--models-only` measured the models again later: the table says when and by what
+    again = render_models_markdown({**report, "models_measured": {"date": "d2", "command": "c --models-only"}})
+    assert "The models were measured again d2 by `c --models-only`" in again.splitlines()[0]
 
 
 @pytest.mark.parametrize("held_out, expect", [(0.69, "the shipped crop stays"), (0.71, "NOT the grid's current choice")])

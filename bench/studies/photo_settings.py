@@ -2,6 +2,7 @@
 
     python -m bench.studies.photo_settings                          # ../shared/data/expressions_dev
     python -m bench.studies.photo_settings --data DIR --model NAME [--flip-tta]
+    python -m bench.studies.photo_settings --models-only            # step 5 again: the models shipped now
 
 Each photo is read and searched for faces once (default detector, through the app's own
 FaceAnalyzer; the largest face is the photo's answer, no face counts as wrong); then every
@@ -270,6 +271,46 @@ def tuning_model(model: str | None, flip_tta: bool) -> tuple[str, bool]:
     return (model, flip_tta) if model else most_accurate()
 
 
+def score_models(greys: Sequence[np.ndarray], found: Sequence[Found], fit: Framing,
+                 log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Every shipped model with the old, the fitted and the shipped crop (that one also with flip TTA)."""
+    settings = {"old crop (margin 0.15, centred)": OLD_FRAMING, "fitted crop (bench.studies.framing)": fit,
+                "shipped default": DEFAULT_FRAMING}
+    default = default_model_name()
+    models = []
+    for info in list_models():
+        clf = load_model(info.name, num_threads=1)
+        fer = (info.metrics() or {}).get("accuracy")
+        for label, framing in settings.items():
+            row = {"model": info.name, "default_model": info.name == default, "setting": label,
+                   "fer2013_privatetest_accuracy": fer, **brief(score(clf, greys, found, framing))}
+            if framing is DEFAULT_FRAMING:
+                mirrored = load_model(info.name, num_threads=1, flip_tta=True)
+                row["flip_tta"] = brief(score(mirrored, greys, found, framing))
+            models.append(row)
+        log(f"{info.name} done")
+    return models
+
+
+def rerun_models(data: Path, out_dir: Path, command: str) -> dict[str, Any]:
+    """Only step 5 again, into the stored report: the models table follows the models shipped
+    today (a model added or retired) without re-tuning the crop, which every model shares."""
+    report = json.loads((out_dir / "photo_settings.json").read_text())
+    photos = list_photos(data)
+    labels = [p.label for p in photos]
+    images = [load_image(p.path) for p in photos]
+    greys = [to_grayscale(im) for im in images]
+    found = detect_all(FaceAnalyzer(create_detector(DEFAULT_DETECTOR), load_model(num_threads=1)), images, labels)
+    del images
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    report["models"] = score_models(greys, found, Framing(**report["fitted"]), log)
+    report["default_flip_tta"] = default_flip_tta()
+    report["models_measured"] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "command": command}
+    (out_dir / "photo_settings.json").write_text(json.dumps(report, indent=1) + "\n")
+    (out_dir / "photos.md").write_text(render_models_markdown(report))
+    return report
+
+
 def run(data: Path, model: str | None, out_dir: Path, command: str, with_fer: bool = True,
         flip_tta: bool = False) -> dict[str, Any]:
     photos = list_photos(data)
@@ -361,22 +402,7 @@ def run(data: Path, model: str | None, out_dir: Path, command: str, with_fer: bo
         log(f"{name} done")
 
     # 5. every shipped model, three crops; the shipped crop also with flip TTA
-    settings = {"old crop (margin 0.15, centred)": OLD_FRAMING, "fitted crop (bench.studies.framing)": fit,
-                "shipped default": DEFAULT_FRAMING}
-    default = default_model_name()
-    models = []
-    for info in list_models():
-        clf = load_model(info.name, num_threads=1)
-        fer = (info.metrics() or {}).get("accuracy")
-        for label, framing in settings.items():
-            row = {"model": info.name, "default_model": info.name == default, "setting": label,
-                   "fer2013_privatetest_accuracy": fer, **brief(score(clf, greys, found, framing))}
-            if framing is DEFAULT_FRAMING:
-                mirrored = load_model(info.name, num_threads=1, flip_tta=True)
-                row["flip_tta"] = brief(score(mirrored, greys, found, framing))
-            models.append(row)
-        log(f"{info.name} done")
-    report["models"] = models
+    report["models"] = score_models(greys, found, fit, log)
     report["default_flip_tta"] = default_flip_tta()
     if with_fer:
         report["fer_package"] = fer_package(photos, labels)
@@ -416,8 +442,10 @@ def _intro(report: dict[str, Any]) -> str:
 def render_models_markdown(report: dict[str, Any]) -> str:
     """The README's end-to-end table: every model, old / fitted / shipped crop (and the shipped
     crop with flip TTA)."""
+    again = report.get("models_measured")
     lines = [
-        _intro(report),
+        _intro(report) + ("" if not again else f" The models were measured again {again['date']} by "
+                          f"`{again['command']}`; the `fer` row is from the first date."),
         "",
         "| model | FER2013 PrivateTest (crops) | crop | faces found | end-to-end accuracy | macro-F1 | "
         "+ flip TTA (accuracy, macro-F1) |",
@@ -586,6 +614,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-fer", action="store_true", help="without the `fer` package on the same photos")
     parser.add_argument("--render", action="store_true",
                         help="only rewrite the .md files from OUT/photo_settings.json (no photo is read)")
+    parser.add_argument("--models-only", action="store_true",
+                        help="only measure every shipped model again (step 5) into OUT/photo_settings.json")
     args = parser.parse_args(argv)
     if args.render:
         report = json.loads((args.out / "photo_settings.json").read_text())
@@ -596,6 +626,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m bench.studies.photo_settings" + (" " + " ".join(extra) if extra else "")
     if args.data == DEFAULT_DATA:  # the README shows the command as run from the project root
         command = command.replace(str(DEFAULT_DATA), "../shared/data/expressions_dev")
+    if args.models_only:
+        rerun_models(args.data, args.out, command)
+        print((args.out / "photos.md").read_text())
+        return 0
     run(args.data, args.model, args.out, command, with_fer=not args.skip_fer, flip_tta=args.flip_tta)
     print((args.out / "photos.md").read_text())
     print((args.out / "photo_settings.md").read_text())

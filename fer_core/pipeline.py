@@ -176,12 +176,19 @@ class FaceAnalyzer:
 class StreamAnalyzer:
     """Per-stream state on top of a FaceAnalyzer: tracked face numbers, smoothed probabilities.
 
-    `smoothing` can be changed between frames (a float assignment, safe across threads)."""
+    `detect_every` k: the detector runs on every k-th frame, and on every frame while nothing is
+    tracked; the frames between classify the faces at their last detected boxes (a webcam face
+    moves little in a tenth of a second; bench.studies.detect_every measures what it does to the
+    labels). `smoothing` and `detect_every` can be changed between frames (plain assignments,
+    safe across threads)."""
 
     def __init__(self, analyzer: FaceAnalyzer, *, smoothing: float = 0.6, min_iou: float = 0.3,
-                 max_missed: int = 10) -> None:
+                 max_missed: int = 10, detect_every: int = 1) -> None:
         self.analyzer = analyzer
         self.tracker = IoUTracker(smoothing=smoothing, min_iou=min_iou, max_missed=max_missed)
+        self.detect_every = detect_every
+        self._found: list[Detection] = []  # the last detector answer, reused between detections
+        self._since_detection = 0  # frames since the detector last ran
 
     @property
     def smoothing(self) -> float:
@@ -191,11 +198,27 @@ class StreamAnalyzer:
     def smoothing(self, value: float) -> None:
         self.tracker.smoothing = value
 
+    @property
+    def detect_every(self) -> int:
+        return self._detect_every
+
+    @detect_every.setter
+    def detect_every(self, value: int) -> None:
+        if int(value) != value or value < 1:
+            raise ValueError(f"detect_every must be a whole number of at least 1, got {value}")
+        self._detect_every = int(value)
+
     def reset(self) -> None:
         self.tracker.reset()
+        self._found, self._since_detection = [], 0
 
     def update(self, frame: np.ndarray) -> list[FaceResult]:
-        found = self.analyzer.detect(frame, stream_frame=True)
+        if self._found and 0 < self._since_detection < self._detect_every:
+            found = self._found  # between detections: the faces stay where they were last found
+            self._since_detection += 1
+        else:
+            found = self.analyzer.detect(frame, stream_frame=True)
+            self._found, self._since_detection = found, 1
         boxes = [d.box for d in found]
         tracks = self.tracker.update(boxes, self.analyzer.classify(frame, boxes, [d.landmarks for d in found]))
         return [

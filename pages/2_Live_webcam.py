@@ -14,6 +14,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from fer_core.errors import FerError
 from fer_core.live import LiveOptions, LiveProcessor
 from fer_core.live.capacity import camera_fps, max_streams_from_env, may_start, video_constraints
+from fer_core.live.tuning import tuning_from_env
 from ui.charts import time_share_bars, timeline_figure
 from ui.live_ice import connecting_notice, ice_configuration
 from ui.resources import analysis_gate, get_analyzer, stream_activity
@@ -51,6 +52,7 @@ try:
     analyzer = get_analyzer(settings)
     gate = analysis_gate()  # FER_ANALYSIS_SLOTS: a bad value is a clear error here
     stream_limit = max_streams_from_env(os.environ)  # FER_MAX_STREAMS: likewise
+    tuning = tuning_from_env(os.environ)  # FER_DETECT_EVERY, FER_LIVE_FRAME_FORMAT: likewise
 except FerError as exc:  # a missing model, a bad FER_* setting: the message says what to fix
     st.error(f"Cannot start the analysis: {exc}")
     st.stop()
@@ -64,7 +66,8 @@ options = LiveOptions(smoothing=settings.smoothing, show_probabilities=show_prob
                       show_stats=show_stats)
 # One processor per browser session; reruns hand it the current settings (a locked swap).
 if PROCESSOR_KEY not in st.session_state:
-    st.session_state[PROCESSOR_KEY] = LiveProcessor(analyzer, options, gate=gate, activity=stream_activity())
+    st.session_state[PROCESSOR_KEY] = LiveProcessor(analyzer, options, gate=gate, activity=stream_activity(),
+                                                    tuning=tuning)
 processor: LiveProcessor = st.session_state[PROCESSOR_KEY]
 processor.configure(analyzer, options)
 

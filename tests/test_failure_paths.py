@@ -115,6 +115,8 @@ def test_a_bug_is_reported_as_a_bug_not_as_the_users_fault(monkeypatch: pytest.M
 @pytest.mark.parametrize("env, match", [
     ({"FER_MAX_STREAMS": "many"}, "FER_MAX_STREAMS"),
     ({"FER_ANALYSIS_SLOTS": "0"}, "FER_ANALYSIS_SLOTS"),
+    ({"FER_DETECT_EVERY": "0"}, "FER_DETECT_EVERY"),
+    ({"FER_LIVE_FRAME_FORMAT": "bgr"}, "FER_LIVE_FRAME_FORMAT"),
 ])
 def test_bad_capacity_settings_stop_the_live_page_with_their_name(monkeypatch: pytest.MonkeyPatch,
                                                                   tiny_models_dir: Path, env: dict, match: str):

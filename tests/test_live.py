@@ -23,10 +23,14 @@ from fer_core.live import (
     LiveProcessor,
     stats_lines,
 )
+from fer_core.live.tuning import LiveTuning
 from fer_core.pipeline import FaceAnalyzer
 
 VIDEO_TIME_BASE = Fraction(1, 90000)  # what WebRTC video tracks use
 BOX = (40, 30, 60, 60)  # where the stub detector "finds" a face in a 160x120 frame
+# the processor's own logic, pixel for pixel: the detector on every frame, frames out as RGB (the
+# defaults, detection every k-th frame and yuv420p out, have their own tests at the end)
+EXACT = LiveTuning(detect_every=1, frame_format="rgb24")
 
 
 # --- stubs and helpers --------------------------------------------------------------------------
@@ -86,6 +90,10 @@ class StepClock:
         return self.now
 
 
+def live_processor(*args, **kwargs) -> LiveProcessor:
+    return LiveProcessor(*args, **{"tuning": EXACT, **kwargs})
+
+
 def stub_analyzer(emotion: str = "angry", boxes=(BOX,)) -> FaceAnalyzer:
     return FaceAnalyzer(StubDetector(boxes), StubClassifier(emotion))
 
@@ -110,7 +118,7 @@ def count_close(rgb: np.ndarray, color, tol: int = 12) -> int:
 
 
 def test_overlay_is_drawn_where_the_face_is_and_nowhere_else(analyzer, astronaut):
-    processor = LiveProcessor(analyzer, LiveOptions(show_stats=False))
+    processor = live_processor(analyzer, LiveOptions(show_stats=False))
     frame = av.VideoFrame.from_ndarray(astronaut, format="rgb24")
     frame.pts = 1234
     out_frame = processor.process(frame)
@@ -135,7 +143,7 @@ def test_overlay_is_drawn_where_the_face_is_and_nowhere_else(analyzer, astronaut
 
 def test_webcam_pixel_format_yuv420p_is_accepted(analyzer, astronaut):
     """Browsers send YUV 4:2:0; the callback must convert and still find the face."""
-    processor = LiveProcessor(analyzer)
+    processor = live_processor(analyzer)
     frame = av.VideoFrame.from_ndarray(astronaut, format="rgb24").reformat(format="yuv420p")
     out = processor.process(frame)
     assert (out.width, out.height) == (astronaut.shape[1], astronaut.shape[0])
@@ -146,8 +154,8 @@ def test_webcam_pixel_format_yuv420p_is_accepted(analyzer, astronaut):
 
 def test_fps_and_latency_text_is_drawn_on_the_frame(analyzer, astronaut):
     """With the readout on, the output is exactly the readout drawn over the plain output."""
-    plain = LiveProcessor(analyzer, LiveOptions(show_stats=False), clock=StepClock())
-    stats = LiveProcessor(analyzer, LiveOptions(show_stats=True), clock=StepClock())
+    plain = live_processor(analyzer, LiveOptions(show_stats=False), clock=StepClock())
+    stats = live_processor(analyzer, LiveOptions(show_stats=True), clock=StepClock())
     frames = [av.VideoFrame.from_ndarray(astronaut, format="rgb24") for _ in range(3)]
     for frame in frames:
         without = plain.process(frame).to_ndarray(format="rgb24")
@@ -166,7 +174,7 @@ def test_fps_and_latency_text_is_drawn_on_the_frame(analyzer, astronaut):
 
 
 def test_model_swap_takes_effect_on_the_next_frame():
-    processor = LiveProcessor(stub_analyzer("angry"), LiveOptions(smoothing=0.9, show_stats=False))
+    processor = live_processor(stub_analyzer("angry"), LiveOptions(smoothing=0.9, show_stats=False))
     first = processor.process(grey_frame()).to_ndarray(format="rgb24")
     assert np.all(box_edge_pixels(first, BOX) == emotion_color("angry"))
 
@@ -181,7 +189,7 @@ def test_model_swap_takes_effect_on_the_next_frame():
 
 def test_smoothing_change_takes_effect_and_keeps_the_track():
     classifier = StubClassifier("angry")
-    processor = LiveProcessor(FaceAnalyzer(StubDetector(), classifier),
+    processor = live_processor(FaceAnalyzer(StubDetector(), classifier),
                               LiveOptions(smoothing=0.9, show_stats=False))
     processor.process(grey_frame())
     classifier.emotion = "happy"
@@ -200,7 +208,7 @@ def test_smoothing_change_takes_effect_and_keeps_the_track():
 
 
 def test_probability_bars_toggle_between_frames():
-    processor = LiveProcessor(stub_analyzer("sad"), LiveOptions(show_stats=False))
+    processor = live_processor(stub_analyzer("sad"), LiveOptions(show_stats=False))
     before = processor.process(grey_frame()).to_ndarray(format="rgb24")
     processor.configure(options=LiveOptions(show_probabilities=True, show_stats=False))
     after = processor.process(grey_frame(pts=1)).to_ndarray(format="rgb24")
@@ -210,7 +218,7 @@ def test_probability_bars_toggle_between_frames():
 
 
 def test_configure_from_another_thread_while_frames_are_processed():
-    processor = LiveProcessor(stub_analyzer("angry"), LiveOptions(show_stats=False))
+    processor = live_processor(stub_analyzer("angry"), LiveOptions(show_stats=False))
     stop = threading.Event()
     errors: list[BaseException] = []
 
@@ -242,7 +250,7 @@ def test_configure_from_another_thread_while_frames_are_processed():
 
 
 def test_process_latest_analyses_only_the_newest_frame():
-    processor = LiveProcessor(stub_analyzer("surprise"), clock=StepClock())
+    processor = live_processor(stub_analyzer("surprise"), clock=StepClock())
     frames = [grey_frame(value=v, pts=i) for i, v in enumerate((10, 20, 30))]
     out = processor.process_latest(frames)
     assert len(out) == 1 and out[0].pts == 2
@@ -256,7 +264,7 @@ def test_process_latest_analyses_only_the_newest_frame():
 
 def test_the_page_reads_the_numbers_the_video_shows():
     # skips early on, none for the last 3 s: the readout (2 s window) and the panel agree on 0%
-    processor = LiveProcessor(stub_analyzer("happy"), LiveOptions(show_stats=True), clock=StepClock())
+    processor = live_processor(stub_analyzer("happy"), LiveOptions(show_stats=True), clock=StepClock())
     processor.process_latest([grey_frame(pts=i) for i in range(3)])
     for pts in range(3, 40):
         processor.process(grey_frame(pts=pts))
@@ -293,7 +301,7 @@ def test_streamlit_webrtc_worker_drops_stale_frames_and_never_blocks_the_video()
     from streamlit_webrtc.process import AsyncVideoProcessTrack
 
     classifier = GatedClassifier("fear")
-    processor = LiveProcessor(FaceAnalyzer(StubDetector(), classifier), LiveOptions(show_stats=False))
+    processor = live_processor(FaceAnalyzer(StubDetector(), classifier), LiveOptions(show_stats=False))
     frames = [grey_frame(value=10 * i, pts=i) for i in range(8)]
     source = ListTrack(frames)
 
@@ -333,7 +341,7 @@ def test_streamlit_webrtc_worker_drops_stale_frames_and_never_blocks_the_video()
 
 
 def test_a_failing_model_leaves_the_stream_running():
-    processor = LiveProcessor(FaceAnalyzer(StubDetector(), BrokenClassifier("angry")))
+    processor = live_processor(FaceAnalyzer(StubDetector(), BrokenClassifier("angry")))
     frame = grey_frame()
     out = processor.process(frame).to_ndarray(format="rgb24")
     assert out.shape == (120, 160, 3)
@@ -344,7 +352,7 @@ def test_a_failing_model_leaves_the_stream_running():
 
 
 def test_camera_restart_after_end_starts_a_new_session():
-    processor = LiveProcessor(stub_analyzer("happy"), clock=StepClock())
+    processor = live_processor(stub_analyzer("happy"), clock=StepClock())
     for i in range(3):
         processor.process(grey_frame(pts=i))
     processor.on_ended()
@@ -356,7 +364,7 @@ def test_camera_restart_after_end_starts_a_new_session():
 
 
 def test_reset_clears_the_session():
-    processor = LiveProcessor(stub_analyzer("happy"), clock=StepClock())
+    processor = live_processor(stub_analyzer("happy"), clock=StepClock())
     for i in range(3):
         processor.process(grey_frame(pts=i))
     processor.reset()
@@ -374,7 +382,7 @@ def read_csv(text: str) -> dict[str, dict[str, str]]:
 def test_session_summary_shares_time_per_emotion_and_exports_csv():
     detector, classifier = StubDetector(), StubClassifier("happy")
     clock = StepClock(0.05)  # frames finish every 100 ms
-    processor = LiveProcessor(FaceAnalyzer(detector, classifier), LiveOptions(smoothing=0.0), clock=clock)
+    processor = live_processor(FaceAnalyzer(detector, classifier), LiveOptions(smoothing=0.0), clock=clock)
     plan = ["happy"] * 4 + [None] * 2 + ["sad"] * 3  # None: nobody in view
     for i, emotion in enumerate(plan):
         detector.boxes = [] if emotion is None else [BOX]
@@ -404,7 +412,7 @@ def test_session_summary_shares_time_per_emotion_and_exports_csv():
 
 
 def test_summary_of_an_empty_session_is_all_zero():
-    processor = LiveProcessor(stub_analyzer())
+    processor = live_processor(stub_analyzer())
     rows = read_csv(processor.snapshot().summary.to_csv())
     assert all(float(r["seconds"]) == 0 and float(r["share"]) == 0 for r in rows.values())
 
@@ -416,7 +424,7 @@ def test_options_validate_smoothing():
 
 def test_snapshot_reports_how_long_no_frame_arrived():
     clock = StepClock(0.05)
-    processor = LiveProcessor(stub_analyzer(), clock=clock)
+    processor = live_processor(stub_analyzer(), clock=clock)
     assert processor.snapshot().idle_s is None
     processor.process(grey_frame())
     clock.now += 10.0  # the camera went away
@@ -424,7 +432,7 @@ def test_snapshot_reports_how_long_no_frame_arrived():
 
 
 def test_bad_frames_are_refused_with_a_clear_error():
-    processor = LiveProcessor(stub_analyzer())
+    processor = live_processor(stub_analyzer())
     with pytest.raises(ValueError, match="RGB uint8"):
         processor.process_rgb(np.zeros((10, 10), np.float32))
 
@@ -438,8 +446,8 @@ def test_the_browser_tests_overlay_check_fails_when_the_analysis_fails(astronaut
 
     picture = camera_canvas(astronaut)
     frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
-    working = LiveProcessor(FaceAnalyzer(create_detector(), StubClassifier("sad")))
-    broken = LiveProcessor(FaceAnalyzer(create_detector(), BrokenClassifier("sad")))
+    working = live_processor(FaceAnalyzer(create_detector(), StubClassifier("sad")))
+    broken = live_processor(FaceAnalyzer(create_detector(), BrokenClassifier("sad")))
     good = working.process(frame).to_ndarray(format="rgb24")
     bad = broken.process(frame).to_ndarray(format="rgb24")
     assert readout_darkened(good, picture) and readout_darkened(bad, picture)
@@ -452,7 +460,7 @@ def test_the_snapshot_gives_the_timeline_as_arrays_with_gaps_for_no_face():
 
     now = [0.0]
     detector = StubDetector()
-    processor = LiveProcessor(FaceAnalyzer(detector, StubClassifier("happy")), clock=lambda: now[0])
+    processor = live_processor(FaceAnalyzer(detector, StubClassifier("happy")), clock=lambda: now[0])
     for t, boxes in ((0.0, [BOX]), (1.0, []), (2.0, [BOX]), (70.0, [BOX])):  # the face leaves at 1 s
         now[0], detector.boxes = t, boxes
         processor.process(grey_frame(pts=int(t * 10)))
@@ -469,10 +477,68 @@ def test_the_snapshot_gives_the_timeline_as_arrays_with_gaps_for_no_face():
 
 
 def test_an_rgb_frame_handed_in_is_left_alone_and_a_camera_frame_is_drawn_on():
-    processor = LiveProcessor(stub_analyzer("happy"), LiveOptions(show_stats=False))
+    processor = live_processor(stub_analyzer("happy"), LiveOptions(show_stats=False))
     rgb_frame = grey_frame()
     processor.process(rgb_frame)
     assert np.all(rgb_frame.to_ndarray(format="rgb24") == 128)  # a view of the caller's frame: untouched
     camera = grey_frame(pts=1).reformat(format="yuv420p")  # what aiortc decodes a camera into
     out = processor.process(camera).to_ndarray(format="rgb24")
     assert np.all(box_edge_pixels(out, BOX) == emotion_color("happy"))
+
+
+# --- the shipped tuning: frames out as yuv420p, the detector on every k-th frame -----------------
+
+
+class CountingDetector(StubDetector):
+    def __init__(self, boxes=(BOX,)) -> None:
+        super().__init__(boxes)
+        self.calls = 0
+
+    def detect(self, image):
+        self.calls += 1
+        return super().detect(image)
+
+
+def test_annotated_frames_go_out_as_yuv420p_in_the_colours_drawn():
+    processor = LiveProcessor(stub_analyzer("happy"), LiveOptions(show_stats=False))
+    camera = grey_frame(pts=7).reformat(format="yuv420p")
+    out = processor.process(camera)
+    assert out.format.name == "yuv420p"  # what the encoder takes as it is, for every time it is sent
+    assert (out.pts, out.time_base, out.width, out.height) == (7, VIDEO_TIME_BASE, 160, 120)
+    rgb = out.to_ndarray(format="rgb24")
+    drawn = live_processor(stub_analyzer("happy"), LiveOptions(show_stats=False)).process(camera).to_ndarray(format="rgb24")
+    assert np.any(np.abs(drawn.astype(int) - 128) > 20)  # the overlay the exact path drew...
+    error = np.abs(rgb.astype(int) - drawn)
+    assert error.mean() < 2.0 and np.percentile(error, 90) <= 6  # ...is the one that goes out (4:2:0 blurs colour edges)
+
+
+def test_odd_sized_frames_go_out_as_rgb24():
+    processor = LiveProcessor(stub_analyzer("happy"), LiveOptions(show_stats=False))
+    out = processor.process(grey_frame(width=161, height=121))
+    assert out.format.name == "rgb24" and (out.width, out.height) == (161, 121)
+
+
+def test_the_detector_runs_on_every_kth_frame_and_the_labels_on_every_frame():
+    detector, classifier = CountingDetector(), StubClassifier("angry")
+    processor = LiveProcessor(FaceAnalyzer(detector, classifier), LiveOptions(smoothing=0.0, show_stats=False),
+                              tuning=LiveTuning(detect_every=3))
+    emotions = []
+    for i in range(7):
+        classifier.emotion = EMOTIONS[i % 2]  # a new label every frame: each frame is classified
+        out = processor.process(grey_frame(pts=i).reformat(format="yuv420p"))
+        emotions.append(processor.snapshot().timeline[-1].emotion)
+        assert np.any(np.abs(out.to_ndarray(format="rgb24").astype(int) - 128) > 20), f"no overlay on frame {i}"
+    assert detector.calls == 3  # frames 0, 3 and 6
+    assert emotions == [EMOTIONS[i % 2] for i in range(7)]
+    assert {r.face_id for r in processor.snapshot().timeline} == {1}
+
+
+def test_with_nothing_tracked_the_detector_runs_on_every_frame():
+    detector = CountingDetector(boxes=())
+    processor = LiveProcessor(FaceAnalyzer(detector, StubClassifier("sad")), tuning=LiveTuning(detect_every=3))
+    for i in range(4):
+        processor.process(grey_frame(pts=i))
+    assert detector.calls == 4
+    detector.boxes = [BOX]  # a face comes into view: found on the next frame
+    processor.process(grey_frame(pts=4))
+    assert processor.snapshot().timeline[-1].faces == 1

@@ -104,6 +104,7 @@ def test_the_wheel_carries_the_shipped_models_and_detector_weights_but_no_traini
         for member in entry.get("members", []) or [model]:
             assert f"fer_core/_models/{member}/model.tflite" in names, member
     assert "fer_core/_models/index.json" in names and "fer_core/py.typed" in names
+    assert "fer_core/live/sizing.json" in names  # FER_MAX_STREAMS' measured default
     for weights in ("face_detection_short_range.tflite", "face_detection_full_range.tflite",
                     "haarcascade_frontalface_default.xml", "LICENSE-Apache-2.0.txt", "README.md"):
         assert f"fer_core/detection/weights/{weights}" in names

@@ -138,3 +138,26 @@ def test_face_crop_mode_classifies_the_whole_image(analyzer, tiny_classifier):
     assert face.box == (0, 0, 48, 48)
     np.testing.assert_allclose(face.probabilities, tiny_classifier.predict(images[3][None, :, :, None] / 255.0)[0],
                                atol=1e-6)
+
+
+def test_stream_analyzer_detects_every_kth_frame_and_starts_over_after_reset(tiny_classifier):
+    class Counting:
+        name, min_score, calls = "stub", 0.0, 0
+
+        def detect(self, image):
+            self.calls += 1
+            return [Detection((10, 10, 30, 30), 0.9)]
+
+    detector = Counting()
+    stream = StreamAnalyzer(FaceAnalyzer(detector, tiny_classifier), detect_every=2)
+    frame = np.full((64, 64, 3), 100, np.uint8)
+    faces = [stream.update(frame) for _ in range(5)]
+    assert detector.calls == 3  # frames 0, 2, 4
+    assert all(len(f) == 1 and f[0].face_id == 1 and f[0].box == (10, 10, 30, 30) for f in faces)
+    stream.update(frame)  # frame 5: between detections
+    stream.reset()
+    stream.update(frame)  # a new session detects first
+    assert detector.calls == 4
+    for bad in (0, 1.5, -1):
+        with pytest.raises(ValueError, match="detect_every"):
+            stream.detect_every = bad

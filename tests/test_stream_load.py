@@ -77,3 +77,25 @@ def test_the_limit_comes_from_the_environment_with_clear_errors() -> None:
     for bad in ("-1", "four", "2.5"):
         with pytest.raises(ValueError, match="FER_MAX_STREAMS"):
             max_streams_from_env({"FER_MAX_STREAMS": bad})
+
+
+def test_the_default_limit_is_the_sizing_rule_the_load_benchmark_wrote(tmp_path) -> None:
+    import json
+
+    from bench.capacity.load import SIZING_FILE, sizing
+    from fer_core.live.capacity import SIZING_FILE as READ_FILE
+    from fer_core.live.capacity import measured_sizing
+
+    assert READ_FILE == SIZING_FILE  # the file the benchmark writes is the one the app reads
+    assert DEFAULT_MAX_STREAMS == measured_sizing()["max_streams"] >= 1
+    # the rule as the benchmark derives it from its levels: every stream connected, none stalled, >= 10 FPS
+    level = {"streams": 4, "connected": 4, "stalled_streams": 0, "unsampled_streams": 0, "analysed_fps_min": 12.0,
+             "server_cpu_cores": 1.2}
+    report = {"levels": [dict(level, streams=2, connected=2, analysed_fps_min=16.0), level,
+                         dict(level, streams=5, connected=5, analysed_fps_min=9.0)],
+              "machine": {"cpus": 2, "processor": "x"}, "model": "m", "flip_tta": True, "date": "d", "clients": "aiortc"}
+    rule = sizing(report)
+    assert (rule["max_streams"], rule["streams_at_15fps"], rule["cores_per_stream"]) == (4, 2, 0.3)
+    path = tmp_path / "sizing.json"
+    path.write_text(json.dumps(rule))
+    assert measured_sizing(path)["max_streams"] == 4

@@ -12,6 +12,9 @@
     <!-- BEGIN install_cost --> ... <!-- END install_cost -->       bench/results/install_cost.md
     <!-- BEGIN load --> ... <!-- END load -->              bench/results/load.md (python -m bench.capacity.load)
     <!-- BEGIN soak --> ... <!-- END soak -->              bench/results/soak.md (python -m bench.capacity.soak)
+    <!-- BEGIN live_profile --> ... <!-- END live_profile -->   bench/results/live_profile.md (python -m bench.capacity.live_profile)
+    <!-- BEGIN live_floor --> ... <!-- END live_floor -->       bench/results/live_floor.md (the same run, for the README)
+    <!-- BEGIN detect_every --> ... <!-- END detect_every -->   bench/results/detect_every.md (python -m bench.studies.detect_every)
     <!-- BEGIN fuzz_image --> ... <!-- END fuzz_image -->  bench/results/fuzz_image.md (python -m fuzz.report image)
     <!-- BEGIN image_size --> ... <!-- END image_size -->  bench/results/image_size.md (python -m bench.tables.image_size)
 
@@ -185,6 +188,9 @@ def sections() -> dict[str, str]:
         "install_cost": _file_section(ROOT / "bench" / "results" / "install_cost.md"),
         "load": _file_section(ROOT / "bench" / "results" / "load.md"),
         "soak": _file_section(ROOT / "bench" / "results" / "soak.md"),
+        "live_profile": _file_section(ROOT / "bench" / "results" / "live_profile.md"),
+        "live_floor": _file_section(ROOT / "bench" / "results" / "live_floor.md"),
+        "detect_every": _file_section(ROOT / "bench" / "results" / "detect_every.md"),
         "fuzz_image": _file_section(ROOT / "bench" / "results" / "fuzz_image.md"),
         "image_size": _file_section(ROOT / "bench" / "results" / "image_size.md"),
     }

@@ -1,15 +1,16 @@
 """Where a live stream's CPU goes, per analysed frame: a sampling profiler on the real server.
 
-    python -m bench.capacity.live_profile [--streams 1 3] [--seconds 20] [--rate 200]
+    python -m bench.capacity.live_profile [--streams 1 3 6] [--compare 3] [--seconds 20] [--rate 200]
 
-One `streamlit run app.py` server (the shipped default model, as bench.capacity.load runs it) and, per
-level, N of bench.capacity.rtc_visitor's aiortc clients on the Live webcam page. Once every stream has
-returned a processed frame and warmed up, py-spy (a sampling profiler, `pip install py-spy`)
-attaches to the server for `--seconds` and records every active thread's Python stack `--rate`
-times a second. Each sample is put in one bucket by its innermost frame that names a part:
+One `streamlit run app.py` server (the shipped default model, as bench.capacity.load runs it, no
+stream limit) and, per level, N of bench.capacity.rtc_visitor's aiortc clients on the Live webcam
+page. Once every stream has returned a processed frame and warmed up, py-spy (a sampling
+profiler, requirements-dev.txt) attaches to the server for `--seconds` and records every active
+thread's Python stack `--rate` times a second; a second py-spy records only the thread holding
+the interpreter lock. Each sample is put in one bucket by its innermost frame that names a part:
 
-* decode / encode: aiortc's codec calls (VP8 in, VP8 out, their frame conversions included);
-* to_ndarray / from_ndarray: our LiveProcessor's two conversions between av frames and arrays;
+* decode / encode: aiortc's codec calls (VP8 in, VP8 out, the encoder's own pixel conversion included);
+* to_ndarray / from_ndarray: fer_core.live.frames, our conversions between av frames and arrays;
 * detection, classification (LiteRT), crop and preprocessing, tracking, drawing: fer_core;
 * event loop and WebRTC transport: asyncio, aioice, aiortc's RTP/RTCP/SRTP, streamlit-webrtc;
 * Streamlit server, other.
@@ -18,10 +19,16 @@ Native work (libvpx, LiteRT's kernels, OpenCV) has no Python frame of its own an
 Python line that called it, which is what the buckets want. Threads waiting for the interpreter
 lock or sleeping are idle to py-spy and not sampled, so a bucket's samples / rate is CPU time.
 Divided by the frames the streams analysed in the window (the page's own analysed FPS), that is
-milliseconds of CPU per analysed frame. The "physical floor" is the sum of the parts every
+milliseconds of CPU per analysed frame. The same samples by thread show whether one thread (the
+event loop, which Streamlit and every stream's WebRTC share) is the limit, and the lock's samples
+how much of the time some thread held it. The "physical floor" is the sum of the parts every
 analysed frame needs whatever the code around them (decode, to_ndarray, detection,
 classification, from_ndarray, encode); 2 cores / (floor x 10 FPS) is the most streams at 10
 analysed FPS that the parts allow.
+
+The cuts (CUTS: each a server setting that restores the old path) are measured in the same run:
+at each `--compare` level, a server with every cut undone ("before") and one per cut with only
+that cut undone, against the shipped settings.
 
 Writes bench/results/live_profile.json and live_profile.md (docs section `live_profile`).
 """
@@ -50,29 +57,30 @@ from bench.capacity.rtc_visitor import ServerFull
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 RESULTS = ROOT / "bench" / "results"
-# the same run repeated on a server with the settings the cuts replaced, to measure them
-BEFORE_LABEL = "a full gc.collect(2) after every script run (Streamlit's default runner.postScriptGC)"
-BEFORE_ENV = {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "true"}
+# each cut: what it is, and the server environment that restores the path before it
+CUTS: dict[str, tuple[str, dict[str, str]]] = {
+    "detect_every": ("the detector on every k-th analysed frame, tracked boxes between (FER_DETECT_EVERY)",
+                     {"FER_DETECT_EVERY": "1"}),
+    "frame_format": ("annotated frames handed to the encoder as yuv420p, converted once by OpenCV, instead of "
+                     "RGB the encoder converts each time it sends one (FER_LIVE_FRAME_FORMAT)",
+                     {"FER_LIVE_FRAME_FORMAT": "rgb24"}),
+}
+BEFORE_ENV = {k: v for _, env in CUTS.values() for k, v in env.items()}
+SERVER_ENV = {"FER_STUN_URLS": "none", "FER_MAX_STREAMS": "0"}  # no limit: the levels are ours to choose
 TARGET_FPS = 10.0
-PROCESSOR_FILE = "fer_core/live/processor.py"
+FRAMES_FILE = "fer_core/live/frames.py"
+CONVERSIONS = {"to_rgb": "to_ndarray", "to_video_frame": "from_ndarray"}  # fer_core.live.frames -> bucket
+GIL_RATE = 100.0  # the lock holder's sampling rate (a second py-spy)
 
 # (bucket, test on one "function (file:line)" frame); the first bucket whose test matches the
 # innermost frame that any test matches wins
 FLOOR = ("decode", "to_ndarray", "detection", "classification", "from_ndarray", "encode")
 BUCKETS = (*FLOOR, "crop and preprocessing", "tracking", "drawing", "rest of fer_core",
            "event loop and WebRTC transport", "Streamlit server", "other")
-
-
-def conversion_lines(source: Path | None = None) -> dict[int, str]:
-    """The line numbers of LiveProcessor's to_ndarray / from_ndarray calls, read from its source
-    (so an edit to the file never mislabels samples)."""
-    text = (source or ROOT / PROCESSOR_FILE).read_text().splitlines()
-    lines = {}
-    for number, line in enumerate(text, start=1):
-        for name in ("to_ndarray", "from_ndarray"):
-            if f".{name}(" in line:
-                lines[number] = name
-    return lines
+# threads by name (py-spy --threads): streamlit-webrtc runs aiortc on Streamlit's own event loop
+THREAD_KINDS = (("event loop (Streamlit and WebRTC)", "MainThread"), ("analysis", "async_media_processor"),
+                ("decoders", "-decoder"), ("encoders", "ThreadPoolExecutor"), ("Streamlit scripts", "ScriptRunner"))
+OTHER_THREADS = "other threads"
 
 
 def _where(frame: str) -> tuple[str, str, str]:
@@ -83,6 +91,8 @@ def _where(frame: str) -> tuple[str, str, str]:
 
 def _frame_bucket(frame: str) -> str | None:
     function, path, _ = _where(frame)
+    if path.endswith(FRAMES_FILE) and function in CONVERSIONS:
+        return CONVERSIONS[function]
     if "aiortc/codecs/" in path:
         if "decode" in function:
             return "decode"
@@ -96,6 +106,23 @@ def _frame_bucket(frame: str) -> str | None:
     return None
 
 
+def split_thread(stack: str) -> tuple[str | None, list[str]]:
+    """A raw py-spy stack -> (thread name or None, its frames outer to inner); with --threads
+    py-spy puts "thread (id): name" first."""
+    frames = [f for f in stack.split(";") if f]
+    if frames and frames[0].startswith("thread ("):
+        _, _, name = frames[0].partition("): ")
+        return name or None, frames[1:]
+    return None, frames
+
+
+def thread_kind(name: str | None) -> str:
+    for kind, marker in THREAD_KINDS:
+        if name and marker in name:
+            return kind
+    return OTHER_THREADS
+
+
 def _outer_bucket(frames: Sequence[str]) -> str:
     """For a stack no part (and no fer_core code) claims: whose thread it is."""
     joined = ";".join(frames)
@@ -106,15 +133,11 @@ def _outer_bucket(frames: Sequence[str]) -> str:
     return "other"
 
 
-def classify_stack(stack: str, conversions: dict[int, str]) -> str:
+def classify_stack(stack: str) -> str:
     """One raw py-spy stack ("outer;...;inner", each "function (file:line)") -> its bucket."""
-    frames = [f for f in stack.split(";") if f]
+    _, frames = split_thread(stack)
     if not frames:
         return "other"
-    _, path, line = _where(frames[-1])
-    # a conversion is native code: only a sample whose innermost Python frame is that line is in it
-    if path.endswith(PROCESSOR_FILE) and line.isdigit() and int(line) in conversions:
-        return conversions[int(line)]
     for frame in reversed(frames):  # innermost first
         bucket = _frame_bucket(frame)
         if bucket is not None:
@@ -124,11 +147,19 @@ def classify_stack(stack: str, conversions: dict[int, str]) -> str:
     return _outer_bucket(frames)
 
 
-def read_raw(path: Path, conversions: dict[int, str]) -> Counter[str]:
+def read_raw(path: Path) -> Counter[str]:
     """py-spy's raw (collapsed) output -> samples per bucket."""
     counts: Counter[str] = Counter()
     for stack, n in _samples(path):
-        counts[classify_stack(stack, conversions)] += n
+        counts[classify_stack(stack)] += n
+    return counts
+
+
+def read_threads(path: Path) -> Counter[str]:
+    """py-spy's raw output (recorded with --threads) -> samples per thread kind."""
+    counts: Counter[str] = Counter()
+    for stack, n in _samples(path):
+        counts[thread_kind(split_thread(stack)[0])] += n
     return counts
 
 
@@ -141,14 +172,14 @@ def _samples(path: Path) -> list[tuple[str, int]]:
     return out
 
 
-def top_functions(path: Path, conversions: dict[int, str], per_bucket: int = 3) -> dict[str, list[tuple[str, int]]]:
+def top_functions(path: Path, per_bucket: int = 3) -> dict[str, list[tuple[str, int]]]:
     """Per bucket, the innermost Python functions with the most samples: what the time went to
     inside a part (e.g. which Streamlit or asyncio call)."""
     found: dict[str, Counter[str]] = {}
     for stack, n in _samples(path):
         function, file, _ = _where(stack.split(";")[-1])
         inner = f"{function} ({file})"
-        found.setdefault(classify_stack(stack, conversions), Counter())[inner] += n
+        found.setdefault(classify_stack(stack), Counter())[inner] += n
     return {b: c.most_common(per_bucket) for b, c in found.items()}
 
 
@@ -168,6 +199,12 @@ def breakdown(counts: Counter[str], rate: float, frames_analysed: float, window_
             "streams_at_10fps_by_total": cores * 1000.0 / (all_ms * TARGET_FPS) if all_ms else None}
 
 
+def _spy(spy: str, pid: int, rate: float, seconds: float, out: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", str(int(rate)), "--duration", str(int(seconds)),
+                             "--format", "raw", "--output", str(out), "--nonblocking", "--threads", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def profile_level(clients: RtcClients, url: str, streams: int, seconds: float, rate: float,
                   server: psutil.Process, spy: str, tmp: Path) -> dict[str, Any]:
     frames0 = camera_frames()[0]
@@ -184,13 +221,12 @@ def profile_level(clients: RtcClients, url: str, streams: int, seconds: float, r
                 continue
             visitors.append(visitor)
         time.sleep(WARMUP_S)
-        raw = tmp / f"spy_{streams}.txt"
+        raw, gil = tmp / f"spy_{streams}.txt", tmp / f"gil_{streams}.txt"
         cpu0, t0 = cpu_s(server), time.monotonic()
-        spy_proc = subprocess.Popen([spy, "record", "--pid", str(server.pid), "--rate", str(int(rate)),
-                                     "--duration", str(int(seconds)), "--format", "raw", "--output", str(raw),
-                                     "--nonblocking"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        spies = [_spy(spy, server.pid, rate, seconds, raw), _spy(spy, server.pid, GIL_RATE, seconds, gil, "--gil")]
         fps: list[list[float]] = [[] for _ in visitors]
-        while spy_proc.poll() is None:
+        received0 = [v.frames_shown() or 0 for v in visitors]
+        while any(sp.poll() is None for sp in spies):
             for i, v in enumerate(visitors):
                 panel = v.panel()
                 if panel is not None:
@@ -198,23 +234,38 @@ def profile_level(clients: RtcClients, url: str, streams: int, seconds: float, r
             time.sleep(1.0)
         window = time.monotonic() - t0
         server_cores = (cpu_s(server) - cpu0) / window
-        spy_log = spy_proc.stdout.read() if spy_proc.stdout else ""
-        if spy_proc.returncode != 0 or not raw.is_file():
-            raise RuntimeError(f"py-spy failed: {spy_log[-2000:]}")
+        received = [((v.frames_shown() or 0) - r0) / window for v, r0 in zip(visitors, received0)]
+        for sp, out in zip(spies, (raw, gil)):
+            log = sp.stdout.read() if sp.stdout else ""
+            if sp.returncode != 0 or not out.is_file():
+                raise RuntimeError(f"py-spy failed: {log[-2000:]}")
     finally:
         for v in visitors:
             v.close()
     medians = [statistics.median(f) if f else 0.0 for f in fps]
     analysed = sum(medians) * seconds
-    result = breakdown(read_raw(raw, conversion_lines()), rate, analysed, seconds)
-    result["top_functions"] = top_functions(raw, conversion_lines())
-    result.update(streams=streams, connected=len(visitors), analysed_fps=medians, window_s=window,
-                  server_cpu_cores=server_cores)
+    result = breakdown(read_raw(raw), rate, analysed, seconds)
+    result["top_functions"] = top_functions(raw)
+    result["threads_cores"] = {k: n / rate / seconds for k, n in read_threads(raw).items()}
+    gil_threads = read_threads(gil)
+    result["gil_held_share"] = sum(gil_threads.values()) / GIL_RATE / seconds
+    result["gil_threads_share"] = {k: n / GIL_RATE / seconds for k, n in gil_threads.items()}
+    result.update(streams=streams, connected=len(visitors), analysed_fps=medians, received_fps=received,
+                  window_s=window, server_cpu_cores=server_cores)
     return result
 
 
 def _ms(x: float | None) -> str:
     return "—" if x is None else f"{x:.2f}"
+
+
+def _fps(level: dict[str, Any]) -> str:
+    f = level["analysed_fps"]
+    return "—" if not f else f"{min(f):.1f} / {statistics.median(f):.1f}"
+
+
+def _part_ms(level: dict[str, Any], part: str) -> float:
+    return level["rows"][BUCKETS.index(part)]["ms_per_frame"] or 0.0
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -227,45 +278,79 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {'**' + part + '**' if part in FLOOR else part} | " + " | ".join(cells) + " |")
     lines.append("| all parts | " + " | ".join(f"{_ms(lv['ms_per_frame_total'])}" for lv in levels) + " |")
     lines.append("| floor (bold parts) | " + " | ".join(f"{_ms(lv['floor_ms_per_frame'])}" for lv in levels) + " |")
-    lines.append("| analysed FPS per stream | " + " | ".join(
-        " / ".join(f"{f:.1f}" for f in lv["analysed_fps"]) for lv in levels) + " |")
+    lines.append("| analysed FPS per stream (min / median) | " + " | ".join(_fps(lv) for lv in levels) + " |")
     lines.append("| server CPU (psutil / py-spy samples) | " + " | ".join(
         f"{lv['server_cpu_cores']:.2f} / {lv['cpu_cores_sampled']:.2f} cores" for lv in levels) + " |")
-    before = report.get("before") or []
-    if before:
-        lines.append("| all parts, before the cuts | " + " | ".join(_ms(b["ms_per_frame_total"]) for b in before) + " |")
-        lines.append("| Streamlit server, before the cuts | " + " | ".join(
-            _ms(b["rows"][BUCKETS.index("Streamlit server")]["ms_per_frame"]) for b in before) + " |")
+    kinds = [k for k, _ in THREAD_KINDS] + [OTHER_THREADS]
+    for kind in kinds:
+        lines.append(f"| thread: {kind}, cores (holding the lock) | " + " | ".join(
+            f"{lv['threads_cores'].get(kind, 0.0):.2f} ({lv['gil_threads_share'].get(kind, 0.0):.2f})"
+            for lv in levels) + " |")
+    lines.append("| interpreter lock held | " + " | ".join(f"{100 * lv['gil_held_share']:.0f}% of the time"
+                                                          for lv in levels) + " |")
     last = levels[-1]
     lines += ["", f"**Floor: {_ms(last['floor_ms_per_frame'])} ms of CPU per analysed frame** at {last['connected']} "
               f"streams (decode, to_ndarray, detection, classification, from_ndarray, encode): on {report['machine']['cpus']} "
               f"cores that allows at most {last['streams_at_10fps_by_floor']:.1f} streams at 10 analysed FPS; all parts "
-              f"together ({_ms(last['ms_per_frame_total'])} ms) allow {last['streams_at_10fps_by_total']:.1f}.",
-              *(["", f"Before the cuts: the same streams on a server with {report['before_label']}, in the same run."]
-                if before else []),
-              "", f"`python -m bench.capacity.live_profile`, py-spy at {report['rate']:g} Hz for {report['window_s']:g} s per level, "
+              f"together ({_ms(last['ms_per_frame_total'])} ms) allow {last['streams_at_10fps_by_total']:.1f}."]
+    compared = report.get("compared") or []
+    if compared:
+        lines += ["", "Each cut against the path before it, in the same run (the server restarted with the cut undone, "
+                      "the same visitors):", "",
+                  "| server | streams | analysed FPS per stream (min / median) | server CPU | CPU ms per analysed frame | "
+                  "detection | from_ndarray | encode | received FPS (min) |", "|---|---|---|---|---|---|---|---|---|"]
+        for row in compared:
+            lv = row["level"]
+            lines.append(f"| {row['label']} | {lv['connected']} | {_fps(lv)} | {lv['server_cpu_cores']:.2f} cores | "
+                         f"{_ms(lv['ms_per_frame_total'])} | {_ms(_part_ms(lv, 'detection'))} | "
+                         f"{_ms(_part_ms(lv, 'from_ndarray'))} | {_ms(_part_ms(lv, 'encode'))} | "
+                         f"{min(lv['received_fps'], default=0.0):.1f} |")
+        lines += ["", "The cuts: " + "; ".join(f"`{name}`: {what}" for name, (what, _) in CUTS.items()) + "."]
+    lines += ["", f"`python -m bench.capacity.live_profile --streams {' '.join(str(lv['streams']) for lv in levels)}"
+              f"{' --compare ' + ' '.join(str(c) for c in report.get('compare_levels', [])) if compared else ''}`, "
+              f"py-spy at {report['rate']:g} Hz (the lock holder at {GIL_RATE:g} Hz) for {report['window_s']:g} s per level, "
               f"model `{report['model']}`{' with flip TTA' if report['flip_tta'] else ''}, "
               f"{report['machine']['processor']}, {report['machine']['cpus']} CPUs, {report['date']}."]
     return "\n".join(lines)
 
 
-def run_server(args: argparse.Namespace, env: dict[str, str], spy: str) -> list[dict[str, Any]]:
-    """One server (the shipped settings plus `env`) through every level."""
+def floor_sentence(report: dict[str, Any]) -> str:
+    """The README's line: the floor per analysed frame, what it allows, and what all parts cost."""
+    last = report["levels"][-1]
+    return (f"Where a live stream's CPU goes (`python -m bench.capacity.live_profile`, py-spy on the running server, "
+            f"{last['connected']} streams, {report['date']}): the parts every analysed frame needs (decode, conversion, "
+            f"detection, classification, conversion back, encode) cost {_ms(last['floor_ms_per_frame'])} ms of CPU per "
+            f"analysed frame, a physical floor of {last['streams_at_10fps_by_floor']:.1f} streams at 10 analysed FPS on "
+            f"{report['machine']['cpus']} cores; with everything around them (event loop, WebRTC transport, Streamlit, "
+            f"drawing) a frame costs {_ms(last['ms_per_frame_total'])} ms. Details: "
+            "[Many webcams at once](docs/capacity.md).")
+
+
+def write_outputs(out: Path, report: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "live_profile.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "live_profile.md").write_text(markdown(report) + "\n")
+    (out / "live_floor.md").write_text(floor_sentence(report) + "\n")
+
+
+def run_server(args: argparse.Namespace, env: dict[str, str], levels_to_run: Sequence[int], spy: str) -> list[dict[str, Any]]:
+    """One server (the shipped settings plus `env`) through the given levels."""
     levels = []
     with tempfile.TemporaryDirectory(prefix="fer-profile-") as tmp:
         port = free_port()
         log = Path(tmp) / "streamlit.log"
-        with running(streamlit_command(port), port, log, streamlit_env({"FER_STUN_URLS": "none", **env})) as proc:
+        with running(streamlit_command(port), port, log, streamlit_env({**SERVER_ENV, **env})) as proc:
             wait_healthy(proc, port, log)
             server = psutil.Process(proc.pid)
             clients = RtcClients(camera_frames())
             try:
-                for n in args.streams:
+                for n in levels_to_run:
                     print(f"{n} stream(s), {env or 'shipped settings'}…", file=sys.stderr, flush=True)
                     level = profile_level(clients, f"http://127.0.0.1:{port}/Live_webcam", n, args.seconds,
                                           args.rate, server, spy, Path(tmp))
-                    print(json.dumps({k: level[k] for k in ("streams", "connected", "floor_ms_per_frame",
-                                                            "ms_per_frame_total")}), file=sys.stderr)
+                    print(json.dumps({k: level[k] for k in ("streams", "connected", "analysed_fps", "server_cpu_cores",
+                                                            "floor_ms_per_frame", "ms_per_frame_total")}),
+                          file=sys.stderr, flush=True)
                     levels.append(level)
                     time.sleep(5)  # the streams of this level end before the next starts
             finally:
@@ -275,12 +360,14 @@ def run_server(args: argparse.Namespace, env: dict[str, str], spy: str) -> list[
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.capacity.live_profile", description=__doc__.splitlines()[0])
-    parser.add_argument("--streams", type=int, nargs="+", default=[1, 3], help="levels (default 1 3)")
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 3, 6], help="levels (default 1 3 6)")
+    parser.add_argument("--compare", type=int, nargs="*", default=[3],
+                        help="levels at which each cut is measured against the path before it (default 3; none: skip)")
+    parser.add_argument("--cuts", nargs="*", choices=sorted(CUTS), default=sorted(CUTS),
+                        help="the cuts measured one by one at the --compare levels (default all)")
     parser.add_argument("--seconds", type=float, default=20.0, help="profiled window per level (default 20)")
     parser.add_argument("--rate", type=float, default=200.0, help="py-spy samples per second (default 200)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for live_profile.json and .md")
-    parser.add_argument("--no-before", action="store_true",
-                        help="skip the second server with the settings before the cuts (BEFORE_ENV)")
     parser.add_argument("--render", action="store_true", help="only rewrite live_profile.md from the stored json")
     return parser.parse_args(argv)
 
@@ -288,25 +375,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
-        report = json.loads((args.out / "live_profile.json").read_text())
-        (args.out / "live_profile.md").write_text(markdown(report) + "\n")
+        write_outputs(args.out, json.loads((args.out / "live_profile.json").read_text()))
         return 0
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
-        print("bench.capacity.live_profile needs py-spy: pip install -r bench/requirements.txt", file=sys.stderr)
+        print("bench.capacity.live_profile needs py-spy: pip install -r requirements-dev.txt", file=sys.stderr)
         return 2
     from fer_core.model_zoo import default_flip_tta, default_model_name
 
-    runs = {"shipped": run_server(args, {}, spy)}
-    if not args.no_before:
-        runs["before"] = run_server(args, BEFORE_ENV, spy)
+    shipped = run_server(args, {}, sorted(set(args.streams) | set(args.compare)), spy)
+    compared = []
+    if args.compare:
+        runs = [("before: every cut undone", BEFORE_ENV)] if len(args.cuts) > 1 else []
+        runs += [(f"without `{name}`", CUTS[name][1]) for name in args.cuts]
+        by_label = {label: run_server(args, env, args.compare, spy) for label, env in runs}
+        for n in args.compare:
+            compared.append({"label": "shipped (every cut)", "env": {},
+                             "level": next(lv for lv in shipped if lv["streams"] == n)})
+            compared += [{"label": label, "env": env, "level": next(lv for lv in by_label[label] if lv["streams"] == n)}
+                         for label, env in runs]
     report = {"model": default_model_name(), "flip_tta": default_flip_tta(), "date": time.strftime("%Y-%m-%d"),
               "rate": args.rate, "window_s": args.seconds, "camera_fps": CAMERA_FPS,
               "machine": {"processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()},
-              "levels": runs["shipped"], "before": runs.get("before"), "before_label": BEFORE_LABEL}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "live_profile.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "live_profile.md").write_text(markdown(report) + "\n")
+              "levels": [lv for lv in shipped if lv["streams"] in args.streams], "compare_levels": args.compare,
+              "compared": compared}
+    write_outputs(args.out, report)
     print(markdown(report))
     return 0
 

@@ -26,8 +26,12 @@ at its end, and again after the visitors left. The clients run on the same machi
 is measured too: on a machine that also hosts the clients, the figures are a lower bound for a
 dedicated server.
 
-Writes bench/results/load.json and load.md (README section `load`), including the sizing rule
-that follows: the most streams one server held with every stream at >= 10 analysed FPS.
+The server runs without its stream limit (FER_MAX_STREAMS=0): the limit's default is what this
+benchmark finds. Writes bench/results/load.json and load.md (docs section `load`), including the
+sizing rule that follows: the most streams one server held with every stream connected, none
+stalled and all at >= 10 analysed FPS (and at >= 15), and the server's cores per stream there.
+A run with `--clients aiortc` into the default folder also writes that rule into
+fer_core/live/sizing.json, where FER_MAX_STREAMS' default is read from (fer_core.live.capacity).
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_c
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_FPS = 10.0  # the sizing rule's bar: every stream at >= 10 analysed FPS
+HIGH_FPS = 15.0  # the rule again at a smoother bar
+SIZING_FILE = ROOT / "fer_core" / "live" / "sizing.json"  # FER_MAX_STREAMS' default (fer_core.live.capacity)
 CAMERA_FPS = 30
 WARMUP_S = 5.0  # after the last visitor's first frame, before the window opens
 SETTLE_S = 10.0  # after the visitors leave, before memory is read again
@@ -269,12 +275,26 @@ def received_fps_min(per_stream: list[dict[str, Any]]) -> float | None:
     return min(s["received_fps"] for s in per_stream)
 
 
-def sizing_rule(levels: list[dict[str, Any]]) -> int:
-    """The most streams held with every stream connected, none stalled, all at >= TARGET_FPS."""
+def sizing_rule(levels: list[dict[str, Any]], target_fps: float = TARGET_FPS) -> int:
+    """The most streams held with every stream connected, none stalled, all at >= target_fps."""
     ok = [lv["streams"] for lv in levels
           if lv["connected"] == lv["streams"] and lv["stalled_streams"] == 0 and not lv.get("unsampled_streams")
-          and lv["analysed_fps_min"] >= TARGET_FPS]
+          and lv["analysed_fps_min"] >= target_fps]
     return max(ok, default=0)
+
+
+def sizing(report: dict[str, Any]) -> dict[str, Any]:
+    """The sizing rule of a run, as fer_core/live/sizing.json holds it: streams at >= 10 and >= 15
+    analysed FPS, and the server's CPU per stream at the 10 FPS level."""
+    levels = report["levels"]
+    n, n15 = sizing_rule(levels), sizing_rule(levels, HIGH_FPS)
+    at_n = next((lv for lv in levels if lv["streams"] == n), None)
+    return {"max_streams": n, "streams_at_15fps": n15,
+            "cores_per_stream": None if at_n is None else round(at_n["server_cpu_cores"] / n, 3),
+            "target_fps": TARGET_FPS, "high_fps": HIGH_FPS, "cpus": report["machine"]["cpus"],
+            "processor": report["machine"]["processor"], "model": report["model"],
+            "flip_tta": report.get("flip_tta"), "date": report["date"],
+            "measured_by": "python -m bench.capacity.load --clients " + report.get("clients", "browser")}
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -303,12 +323,13 @@ def markdown(report: dict[str, Any]) -> str:
     rule = (f"**Sizing rule: one {m['cpus']}-core server held {n} live stream{'s' if n != 1 else ''} with every "
             f"stream at >= {TARGET_FPS:.0f} analysed FPS**" if n else
             f"**No level kept every stream at >= {TARGET_FPS:.0f} analysed FPS**")
+    rule_15 = sizing_line(report)
     who = ("each visitor's browser on the same machine; a dedicated server also has the browsers' CPU" if browsers else
            "the visitors' aiortc clients on the same machine, sending a camera encoded once and decoding the "
            "returned video; a dedicated server also has their CPU")
     rate = f"{CAMERA_FPS} FPS" if browsers else f"up to {CAMERA_FPS} FPS, as the page allowed each stream"
     rows += ["", rule + f" (model `{report['model']}`{' with flip TTA' if report.get('flip_tta') else ''}, 640x480 camera at "
-             f"{rate}, {who})."]
+             f"{rate}, {who}){rule_15}"]
     beyond = [overload_phrase(lv) for lv in report["levels"] if lv["streams"] > n]
     if beyond:
         rows += ["", "Beyond that: " + "; ".join(beyond) + "."]
@@ -316,6 +337,18 @@ def markdown(report: dict[str, Any]) -> str:
     rows += ["", f"`python -m bench.capacity.load{flag}`, {report['window_s']:.0f} s per level, {m['processor']}, "
                  f"{m['cpus']} CPUs, {report['date']}."]
     return "\n".join(rows)
+
+
+def sizing_line(report: dict[str, Any]) -> str:
+    """The rest of the rule's sentence: cores per stream, the 15 FPS rule, FER_MAX_STREAMS."""
+    rule = sizing(report)
+    if not rule["max_streams"]:
+        return "."
+    n15 = rule["streams_at_15fps"]
+    return (f": {rule['cores_per_stream']:.2f} server cores per stream there; "
+            f"{n15 or 'no'} stream{'s' if n15 != 1 else ''} with every stream at >= {HIGH_FPS:.0f} analysed FPS. "
+            f"`FER_MAX_STREAMS`' default is this rule ({rule['max_streams']}), read from `fer_core/live/sizing.json`, "
+            "which this benchmark writes.")
 
 
 def _refused(level: dict[str, Any]) -> str:
@@ -357,7 +390,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="visitors as headless Chromium browsers (default) or aiortc clients (bench.capacity.rtc_visitor)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for load.json and load.md")
     parser.add_argument("--render", action="store_true", help="only rewrite load.md from the stored load.json")
+    parser.add_argument("--sizing", type=Path, default=None,
+                        help="where to write the sizing rule (default: fer_core/live/sizing.json for an aiortc run into "
+                             "the default folder, else sizing.json in --out)")
     return parser.parse_args(argv)
+
+
+def write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "load.json").write_text(json.dumps(report, indent=2) + "\n")
+    (args.out / "load.md").write_text(markdown(report) + "\n")
+    target = args.sizing or (SIZING_FILE if args.out == RESULTS and report.get("clients") == "aiortc"
+                             else args.out / "sizing.json")
+    target.write_text(json.dumps(sizing(report), indent=2) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -368,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level["received_fps_min"] = received_fps_min(level["per_stream"])
             level.update(gap_summary(level["per_stream"]))
         report["sizing_rule_streams"] = sizing_rule(report["levels"])
-        (args.out / "load.md").write_text(markdown(report) + "\n")
+        write_outputs(args, report)
         return 0
     if args.clients == "browser" and find_chromium() is None:
         print("bench.capacity.load needs Chromium: apt-get install chromium fonts-dejavu-core", file=sys.stderr)
@@ -384,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port = free_port()
         log = Path(tmp) / "streamlit.log"
         levels = []
-        with running(streamlit_command(port), port, log, streamlit_env({"FER_STUN_URLS": "none"})) as proc:
+        with running(streamlit_command(port), port, log, streamlit_env({"FER_STUN_URLS": "none", "FER_MAX_STREAMS": "0"})) as proc:
             wait_healthy(proc, port, log)
             server = psutil.Process(proc.pid)
             url = f"http://127.0.0.1:{port}/Live_webcam"
@@ -407,9 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "levels": levels,
         "sizing_rule_streams": sizing_rule(levels),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "load.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "load.md").write_text(markdown(report) + "\n")
+    write_outputs(args, report)
     print(markdown(report))
     return 0
 

@@ -6,6 +6,8 @@ paths never import it.
     records    what a stream records: FrameRecord per frame, the FPS meter, SessionSummary, LiveSnapshot
     gate       AnalysisGate: the process-wide limit on analyses at once (FER_ANALYSIS_SLOTS)
     capacity   StreamActivity and the stream limit: which streams run, camera rates, FER_MAX_STREAMS
+    frames     av frames to RGB arrays and back, each way converted once
+    tuning     detection every k-th frame, the outgoing pixel format (FER_DETECT_EVERY, FER_LIVE_FRAME_FORMAT)
     ice        the STUN/TURN configuration browsers get (FER_STUN_URLS, FER_TURN_*, FER_ICE_POLICY)
     turn_probe whether each configured TURN relay answers (one STUN request, bounded in time)
 

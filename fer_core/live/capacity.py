@@ -15,13 +15,18 @@ loop under one interpreter lock: past a few streams, streams stalled for seconds
 (default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.capacity.load on 2 cores, where one
 stream more was never analysed at 10 FPS); a visitor beyond that is told the server is full
 instead of freezing everyone's video. Run more replicas for more streams (docs/deploying.md).
+
+The default comes from the measurement itself: bench.capacity.load writes the sizing rule it
+found into sizing.json next to this module (shipped in the wheel), and this module reads it.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from fer_core.env_settings import whole_number
@@ -30,8 +35,19 @@ FULL_FPS = 30
 REDUCED_FPS = 15
 FULL_RATE_STREAMS = 2  # bench.capacity.load: 2 streams at 30 FPS stay near full analysed rate, 3 do not
 ACTIVE_WITHIN_S = 3.0  # a stream whose last frame is older than this has ended or stalled
-DEFAULT_MAX_STREAMS = 3  # bench.capacity.load's sizing rule on 2 cores (docs/capacity.md)
 MAX_STREAMS_ENV = "FER_MAX_STREAMS"
+SIZING_FILE = Path(__file__).with_name("sizing.json")  # written by bench.capacity.load
+
+
+def measured_sizing(path: Path = SIZING_FILE) -> dict[str, Any]:
+    """The sizing rule bench.capacity.load last measured: `max_streams` (every stream at >= 10
+    analysed FPS on the machine it names), `streams_at_15fps`, `cores_per_stream` and where
+    they come from."""
+    sizing: dict[str, Any] = json.loads(path.read_text())
+    return sizing
+
+
+DEFAULT_MAX_STREAMS: int = int(measured_sizing()["max_streams"])  # the measured rule, never typed in
 
 
 class StreamActivity:

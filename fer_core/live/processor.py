@@ -32,8 +32,10 @@ import numpy as np
 
 from fer_core.drawing import draw_faces, draw_text_overlay
 from fer_core.live.capacity import StreamActivity
+from fer_core.live.frames import to_rgb, to_video_frame
 from fer_core.live.gate import AnalysisGate
 from fer_core.live.records import MAX_FRAME_GAP_S, FrameRecord, LiveSnapshot, RateMeter, SessionSummary
+from fer_core.live.tuning import LiveTuning
 from fer_core.pipeline import FaceAnalyzer, FaceResult, StreamAnalyzer, largest_face
 
 logger = logging.getLogger(__name__)
@@ -83,17 +85,20 @@ class LiveProcessor:
         clock: Callable[[], float] = time.monotonic,
         gate: AnalysisGate | None = None,
         activity: StreamActivity | None = None,
+        tuning: LiveTuning | None = None,
     ) -> None:
         """`gate`: shared by every stream of a process (the app's), so streams take turns at
         analysing; None analyses every stream's frames as they come. `activity`: the process's
-        record of live streams (fer_core.live.capacity), told of every frame batch."""
+        record of live streams (fer_core.live.capacity), told of every frame batch. `tuning`:
+        detection every k-th frame and the outgoing pixel format (fer_core.live.tuning)."""
         self._clock = clock
+        self._tuning = tuning or LiveTuning()
         self._gate = gate
         self._activity = activity
         self._config_lock = threading.Lock()
         self._config = _Config(analyzer, options or LiveOptions())
         self._work_lock = threading.Lock()  # one frame at a time; guards _stream
-        self._stream = StreamAnalyzer(analyzer, smoothing=self._config.options.smoothing)
+        self._stream = self._new_stream(analyzer, self._config.options.smoothing)
         self._state_lock = threading.Lock()  # guards everything below
         self._history = history
         self._reset_state()
@@ -156,15 +161,8 @@ class LiveProcessor:
 
     def process(self, frame: av.VideoFrame) -> av.VideoFrame:
         """Analyse one frame and return it annotated (same size, timestamps kept)."""
-        rgb = frame.to_ndarray(format="rgb24")
-        # a camera's yuv420p frame converts into a new array, ours to draw on (no second copy);
-        # an rgb24 frame's array is a view of the frame itself, which is not ours to change
-        owned = frame.format.name != "rgb24"
-        out = av.VideoFrame.from_ndarray(self.process_rgb(rgb, in_place=owned), format="rgb24")
-        out.pts = frame.pts
-        if frame.time_base is not None:  # av refuses None here
-            out.time_base = frame.time_base
-        return out
+        rgb, ours = to_rgb(frame)  # a camera frame's array is new: drawn on in place, no copy
+        return to_video_frame(self.process_rgb(rgb, in_place=ours), frame, self._tuning.frame_format)
 
     def process_rgb(self, rgb: np.ndarray, *, in_place: bool = False) -> np.ndarray:
         """The core of `process` on an RGB array: an annotated copy (or `rgb` itself drawn on,
@@ -236,6 +234,9 @@ class LiveProcessor:
             with self._state_lock:
                 self._reset_state()
 
+    def _new_stream(self, analyzer: FaceAnalyzer, smoothing: float) -> StreamAnalyzer:
+        return StreamAnalyzer(analyzer, smoothing=smoothing, detect_every=self._tuning.detect_every)
+
     def _current_config(self) -> _Config:
         """Bring the stream in line with the latest configuration (work lock held)."""
         with self._config_lock:
@@ -243,7 +244,7 @@ class LiveProcessor:
         old = self._stream.analyzer
         new = config.analyzer
         if new.detector is not old.detector or new.classifier is not old.classifier:
-            self._stream = StreamAnalyzer(new, smoothing=config.options.smoothing)
+            self._stream = self._new_stream(new, config.options.smoothing)
         elif new is not old:
             self._stream.analyzer = new  # same models in a new wrapper: keep the tracks
         if self._stream.smoothing != config.options.smoothing:

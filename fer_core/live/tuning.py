@@ -1,0 +1,51 @@
+"""How a live stream spends its CPU, set per server process from the environment; each setting
+is measured against its alternative by bench.capacity.live_profile (docs/capacity.md).
+
+    FER_DETECT_EVERY       the face detector runs on every k-th analysed frame (default
+                           DEFAULT_DETECT_EVERY; 1: every frame); the frames between classify the
+                           faces where they were last found (fer_core.pipeline.StreamAnalyzer)
+    FER_LIVE_FRAME_FORMAT  the pixel format of the annotated frames handed to the encoder:
+                           yuv420p (default, converted once: fer_core.live.frames) or rgb24
+                           (the encoder converts it each time it sends it)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fer_core.env_settings import whole_number
+from fer_core.errors import ConfigError
+from fer_core.live.frames import FRAME_FORMATS, FrameFormat
+
+# bench.studies.detect_every: at 3 the main face's label agreed with detecting every frame on
+# nearly every frame of its moving faces, and the detector is most of the analysis (~5 of 7 ms)
+DEFAULT_DETECT_EVERY = 3
+DETECT_EVERY_ENV = "FER_DETECT_EVERY"
+FRAME_FORMAT_ENV = "FER_LIVE_FRAME_FORMAT"
+
+
+@dataclass(frozen=True)
+class LiveTuning:
+    detect_every: int = DEFAULT_DETECT_EVERY
+    frame_format: FrameFormat = "yuv420p"
+
+    def __post_init__(self) -> None:
+        if self.detect_every < 1:
+            raise ValueError(f"detect_every must be at least 1, got {self.detect_every}")
+        if self.frame_format not in FRAME_FORMATS:
+            raise ValueError(f"frame_format must be one of {', '.join(FRAME_FORMATS)}, got {self.frame_format!r}")
+
+
+def tuning_from_env(environ: Mapping[str, str]) -> LiveTuning:
+    """FER_DETECT_EVERY and FER_LIVE_FRAME_FORMAT (unset: the defaults); anything else is a
+    clear error naming the setting."""
+    every = whole_number(DETECT_EVERY_ENV, environ.get(DETECT_EVERY_ENV), default=DEFAULT_DETECT_EVERY, minimum=1,
+                         maximum=30, expected="a whole number from 1 (every frame) to 30")
+    fmt = (environ.get(FRAME_FORMAT_ENV) or "").strip().lower() or "yuv420p"
+    if fmt not in FRAME_FORMATS:
+        raise ConfigError(f"{FRAME_FORMAT_ENV} must be one of {', '.join(FRAME_FORMATS)}, got {fmt!r}")
+    return LiveTuning(detect_every=every, frame_format=fmt)
+
+
+__all__ = ["DEFAULT_DETECT_EVERY", "LiveTuning", "tuning_from_env"]

@@ -13,7 +13,14 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer_core.errors import FerError
 from fer_core.live import LiveOptions, LiveProcessor
-from fer_core.live.capacity import camera_fps, max_streams_from_env, may_start, video_constraints
+from fer_core.live.capacity import (
+    camera_fps,
+    camera_size,
+    max_streams_from_env,
+    may_start,
+    reduced_size_from_env,
+    video_constraints,
+)
 from fer_core.live.tuning import tuning_from_env
 from ui.charts import time_share_bars, timeline_figure
 from ui.live_ice import connecting_notice, ice_configuration
@@ -53,6 +60,7 @@ try:
     gate = analysis_gate()  # FER_ANALYSIS_SLOTS: a bad value is a clear error here
     stream_limit = max_streams_from_env(os.environ)  # FER_MAX_STREAMS: likewise
     tuning = tuning_from_env(os.environ)  # FER_DETECT_EVERY, FER_LIVE_FRAME_FORMAT: likewise
+    reduced_size = reduced_size_from_env(os.environ)  # FER_REDUCED_CAMERA_SIZE: likewise
 except FerError as exc:  # a missing model, a bad FER_* setting: the message says what to fix
     st.error(f"Cannot start the analysis: {exc}")
     st.stop()
@@ -80,14 +88,15 @@ if not may_start(stream_activity(), id(processor), stream_limit):
     st.stop()
 
 video_col, panel_col = st.columns([3, 2], gap="large")
+others = stream_activity().active(excluding=id(processor))  # the server's other live streams
 with video_col:
     rtc_configuration = ice_configuration()
     ctx = webrtc_streamer(
         key="fer-live-webcam",
         mode=WebRtcMode.SENDRECV,
         rtc_configuration=rtc_configuration,
-        # full frame rate while this server carries few streams, less beyond (fer_core.live.capacity)
-        media_stream_constraints={"video": video_constraints(camera_fps(stream_activity().active(excluding=id(processor)))),
+        # full frame rate and size while this server carries few streams, less beyond (fer_core.live.capacity)
+        media_stream_constraints={"video": video_constraints(camera_fps(others), *camera_size(others, reduced_size)),
                                   "audio": False},
         # Called with every frame that queued up during the last analysis; analyses the newest.
         queued_video_frames_callback=processor.recv_queued,

@@ -31,6 +31,7 @@ from tests.helpers.browser import (
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 CHROMIUM = find_chromium()
+LATER_FRAMES = 12  # frames grabbed after the first processed one, each checked for the overlay
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no Chromium executable found (apt-get install chromium fonts-dejavu-core)")
 
@@ -90,6 +91,14 @@ def run_webcam_page(browser, url: str, picture: np.ndarray, log: Path) -> tuple[
             f"readout {readout_darkened(last, picture)}")
         pytest.fail(f"returned video never showed the overlay ({details}).\nbrowser console: "
                     f"{visitor.console[-20:]}\nserver log: {log.read_text()[-3000:]}")
+    # from then on every frame that comes back carries the overlay: the detector runs on every
+    # k-th analysed frame (FER_DETECT_EVERY) and the faces keep their boxes on the frames between
+    later = []
+    for _ in range(LATER_FRAMES):
+        visitor.page.wait_for_timeout(150)
+        later.append(visitor.grab())
+    bare = [i for i, f in enumerate(later) if f is None or not overlay_drawn(f, picture)]
+    assert not bare, f"frames {bare} of the {LATER_FRAMES} after the first came back without the overlay"
     # the statistics panel refreshes itself once a second while the camera runs
     visitor.page.get_by_text("Analysed FPS").first.wait_for(timeout=30_000)
     text = visitor.text()

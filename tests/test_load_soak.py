@@ -37,7 +37,7 @@ def test_two_streams_at_once_all_connect_and_keep_coming(tiny_app, tmp_path) -> 
 def test_aiortc_visitors_go_through_the_pages_own_signalling(tiny_app, tmp_path) -> None:
     # bench.capacity.rtc_visitor: no browser, the page's Streamlit websocket and streamlit-webrtc's signalling
     from bench.capacity import load
-    from fer_core.live.capacity import FULL_FPS, FULL_RATE_STREAMS, REDUCED_FPS
+    from fer_core.live.capacity import DEFAULT_REDUCED_SIZE, FULL_FPS, FULL_RATE_STREAMS, FULL_SIZE, REDUCED_FPS
 
     n = FULL_RATE_STREAMS + 1
     assert load.main(["--streams", str(n), "--seconds", "6", "--clients", "aiortc", "--out", str(tmp_path)]) == 0
@@ -47,6 +47,7 @@ def test_aiortc_visitors_go_through_the_pages_own_signalling(tiny_app, tmp_path)
     assert level["connected"] == n and level["pages_with_analysis_errors"] == 0
     # the page asked the stream beyond the full-rate ones for a slower camera (fer_core.live.capacity)
     assert level["camera_fps"] == [FULL_FPS] * FULL_RATE_STREAMS + [REDUCED_FPS]
+    assert level["camera_size"] == [list(FULL_SIZE)] * FULL_RATE_STREAMS + [list(DEFAULT_REDUCED_SIZE)]
     # video came back, drawn into by our callback, and the panel was read (how fast is bench.capacity.load's
     # job: a CI run with training beside it got 1.4 FPS back, which says nothing about the code)
     for stream in level["per_stream"]:

@@ -43,6 +43,20 @@ def test_new_streams_get_the_full_rate_until_the_process_carries_enough() -> Non
     assert video_constraints(15)["frameRate"] == {"ideal": 15, "max": 15}
 
 
+def test_new_streams_get_the_full_size_until_the_process_carries_enough() -> None:
+    from fer_core.live.capacity import DEFAULT_REDUCED_SIZE, FULL_SIZE, camera_size, reduced_size_from_env
+
+    assert [camera_size(n) for n in range(FULL_RATE_STREAMS + 2)] == (
+        [FULL_SIZE] * FULL_RATE_STREAMS + [DEFAULT_REDUCED_SIZE] * 2)
+    assert camera_size(FULL_RATE_STREAMS, (320, 240)) == (320, 240)
+    assert video_constraints(15, *DEFAULT_REDUCED_SIZE)["width"] == {"ideal": DEFAULT_REDUCED_SIZE[0]}
+    assert reduced_size_from_env({}) == DEFAULT_REDUCED_SIZE
+    assert reduced_size_from_env({"FER_REDUCED_CAMERA_SIZE": "640X480"}) == FULL_SIZE
+    for bad in ("480", "480x", "wide", "1280x720", "100x80", "481x360"):
+        with pytest.raises(ValueError, match="FER_REDUCED_CAMERA_SIZE"):
+            reduced_size_from_env({"FER_REDUCED_CAMERA_SIZE": bad})
+
+
 def test_a_live_stream_reports_itself_while_it_sends_frames(analyzer) -> None:
     from fer_core.live import LiveProcessor
 

@@ -64,6 +64,8 @@ CUTS: dict[str, tuple[str, dict[str, str]]] = {
     "frame_format": ("annotated frames handed to the encoder as yuv420p, converted once by OpenCV, instead of "
                      "RGB the encoder converts each time it sends one (FER_LIVE_FRAME_FORMAT)",
                      {"FER_LIVE_FRAME_FORMAT": "rgb24"}),
+    "camera_size": ("streams beyond the full-rate ones ask for a 480x360 camera instead of 640x480 "
+                    "(FER_REDUCED_CAMERA_SIZE)", {"FER_REDUCED_CAMERA_SIZE": "640x480"}),
 }
 BEFORE_ENV = {k: v for _, env in CUTS.values() for k, v in env.items()}
 SERVER_ENV = {"FER_STUN_URLS": "none", "FER_MAX_STREAMS": "0"}  # no limit: the levels are ours to choose
@@ -361,8 +363,8 @@ def run_server(args: argparse.Namespace, env: dict[str, str], levels_to_run: Seq
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.capacity.live_profile", description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, nargs="+", default=[1, 3, 6], help="levels (default 1 3 6)")
-    parser.add_argument("--compare", type=int, nargs="*", default=[3],
-                        help="levels at which each cut is measured against the path before it (default 3; none: skip)")
+    parser.add_argument("--compare", type=int, nargs="*", default=[6],
+                        help="levels at which each cut is measured against the path before it (default 6; none: skip)")
     parser.add_argument("--cuts", nargs="*", choices=sorted(CUTS), default=sorted(CUTS),
                         help="the cuts measured one by one at the --compare levels (default all)")
     parser.add_argument("--seconds", type=float, default=20.0, help="profiled window per level (default 20)")

@@ -45,6 +45,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -151,13 +152,20 @@ class RtcClients:
     name, label = "aiortc", "clients'"
 
     def __init__(self, frames: list[np.ndarray]) -> None:
+        from fer_core.live.capacity import DEFAULT_REDUCED_SIZE, FULL_FPS, FULL_SIZE, REDUCED_FPS
+
         self.loop, self.me = ClientLoop(), psutil.Process()
-        # the camera at every rate the page may ask for (fer_core.live.capacity): 30 FPS and half that
-        self.cameras = {CAMERA_FPS: encode_vp8(frames, CAMERA_FPS),
-                        CAMERA_FPS // 2: encode_vp8(frames[::2], CAMERA_FPS // 2)}
+        # the camera at every rate and size the page may ask for (fer_core.live.capacity)
+        self.references: dict[tuple[int, int], np.ndarray] = {}
+        self.cameras: dict[tuple[int, int, int], list[bytes]] = {}
+        for width, height in {FULL_SIZE, DEFAULT_REDUCED_SIZE}:
+            sized = frames if (width, height) == FULL_SIZE else camera_frames(width, height)
+            self.references[(width, height)] = sized[0]
+            for fps in (FULL_FPS, REDUCED_FPS):
+                self.cameras[(fps, width, height)] = encode_vp8(sized[:: max(1, FULL_FPS // fps)], fps)
 
     def visitor(self, url: str, reference: np.ndarray) -> RtcVisitor:
-        return RtcVisitor(self.loop, url.rsplit("/", 1)[0], reference, self.cameras)
+        return RtcVisitor(self.loop, url.rsplit("/", 1)[0], self.references, self.cameras)
 
     def cpu_s(self) -> float:
         return cpu_s(self.me)
@@ -225,6 +233,7 @@ def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndar
             "received_fps": received_fps(got),
             "kept_coming": kept_coming(got),
             "camera_fps": getattr(visitors[i], "fps", None),  # aiortc clients: the rate the page allowed
+            "camera_size": getattr(visitors[i], "size", None),  # and the picture size it asked for
             # a page read fewer than twice in the window tells nothing about gaps
             "longest_gap_s": longest_gap_s(got) if received_fps(got) is not None else None,
             "samples_without_video": sum(n is None for _, n in got),
@@ -238,6 +247,7 @@ def run_level(clients: BrowserClients | RtcClients, url: str, reference: np.ndar
         "analysed_fps_min": min(fps_all, default=0.0),
         "analysed_fps_median": statistics.median(fps_all) if fps_all else 0.0,
         "camera_fps": [s["camera_fps"] for s in per_stream],
+        "camera_size": [s.get("camera_size") for s in per_stream],
         # unknown when a page could not be read for most of the window (its renderer starved)
         "received_fps_min": received_fps_min(per_stream),
         "skipped_share_median": statistics.median([s["skipped_share"] or 0.0 for s in per_stream] or [0.0]),
@@ -299,14 +309,14 @@ def sizing(report: dict[str, Any]) -> dict[str, Any]:
 
 def markdown(report: dict[str, Any]) -> str:
     browsers = report.get("clients", "browser") == "browser"
-    camera = "" if browsers else "camera FPS the page allowed | "
+    camera = "" if browsers else "cameras the page allowed | "
     rows = ["| streams | connected | analysed FPS per stream (min / median) | received FPS (min) | skipped | "
             "latency | first processed frame (slowest) | longest gap without a new frame | server CPU | "
             f"{'browsers' if browsers else 'clients'}' CPU | {camera}server RSS (running / after leaving) | threads |",
             "|---" * (12 if browsers else 13) + "|"]
     for lv in report["levels"]:
         first = lv["first_processed_s_max"]
-        rates = "" if browsers else " / ".join(str(f) for f in lv.get("camera_fps", [])) + " | "
+        rates = "" if browsers else cameras_cell(lv) + " | "
         rows.append(
             f"| {lv['streams']} | {lv['connected']}{_refused(lv)} | {lv['analysed_fps_min']:.1f} / {lv['analysed_fps_median']:.1f} | "
             f"{_num(lv['received_fps_min'])} | {100 * lv['skipped_share_median']:.0f}% | "
@@ -349,6 +359,14 @@ def sizing_line(report: dict[str, Any]) -> str:
             f"{n15 or 'no'} stream{'s' if n15 != 1 else ''} with every stream at >= {HIGH_FPS:.0f} analysed FPS. "
             f"`FER_MAX_STREAMS`' default is this rule ({rule['max_streams']}), read from `fer_core/live/sizing.json`, "
             "which this benchmark writes.")
+
+
+def cameras_cell(level: dict[str, Any]) -> str:
+    """How many streams had which camera, e.g. "2 x 30 FPS 640x480, 4 x 15 FPS 480x360"."""
+    sizes = level.get("camera_size") or [None] * len(level.get("camera_fps", []))
+    counts = Counter(zip(level.get("camera_fps", []), (tuple(x) if x else None for x in sizes)))
+    return ", ".join(f"{n} x {fps} FPS" + (f" {size[0]}x{size[1]}" if size else "")
+                     for (fps, size), n in sorted(counts.items(), key=lambda kv: (-(kv[0][0] or 0), str(kv[0][1]))))
 
 
 def _refused(level: dict[str, Any]) -> str:

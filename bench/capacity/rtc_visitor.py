@@ -13,8 +13,9 @@ browser does, with a fraction of the work:
   arguments, exactly as the component's frontend does it;
 * an aiortc peer connection whose camera is one second of video encoded to VP8 once, up front,
   and sent in a loop (each loop starts on a key frame), so the client never encodes; like a
-  browser it keeps to the frame rate the page's media constraints allow (`frameRate.max`), and
-  it decodes the returned video, as a browser must, and counts its frames.
+  browser it keeps to the frame rate the page's media constraints allow (`frameRate.max`) and
+  sends the picture size they ask for (`width.ideal`, `height.ideal`), and it decodes the
+  returned video, as a browser must, and counts its frames.
 """
 
 from __future__ import annotations
@@ -110,12 +111,15 @@ class RtcVisitor:
     """One visitor on the Live webcam page, in its own Streamlit session, with tests.helpers.browser's
     WebcamPage interface (start, wait_processed, frames_shown, panel, text, stop, close)."""
 
-    def __init__(self, clients: ClientLoop, base_url: str, reference: np.ndarray,
-                 cameras: dict[int, list[bytes]]) -> None:
-        """`cameras`: the camera's loop pre-encoded at each frame rate it may be asked for."""
-        self.clients, self.reference, self.cameras = clients, reference, cameras
+    def __init__(self, clients: ClientLoop, base_url: str, references: dict[tuple[int, int], np.ndarray],
+                 cameras: dict[tuple[int, int, int], list[bytes]]) -> None:
+        """`cameras`: the camera's loop pre-encoded at each (fps, width, height) it may be asked
+        for; `references`: its first picture at each (width, height), for `overlay_drawn`."""
+        self.clients, self.references, self.cameras = clients, references, cameras
         self.max_fps: float | None = None  # the page's frameRate constraint, once read
-        self.fps = max(cameras)
+        self.ideal_size: tuple[int, int] | None = None  # the page's width / height constraint
+        self.fps, width, height = max(cameras)
+        self.size = (width, height)
         self.ws_url = base_url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.ws: Any = None
         self.pc: RTCPeerConnection | None = None
@@ -159,8 +163,12 @@ class RtcVisitor:
         if kind == "component_instance" and element.component_instance.component_name.endswith(COMPONENT):
             self.component_id = element.component_instance.id
             args = json.loads(element.component_instance.json_args or "{}")
-            rate = ((args.get("media_stream_constraints") or {}).get("video") or {}).get("frameRate") or {}
+            video = (args.get("media_stream_constraints") or {}).get("video") or {}
+            rate = video.get("frameRate") or {}
             self.max_fps = rate.get("max") if isinstance(rate, dict) else rate
+            width, height = (video.get(k) or {} for k in ("width", "height"))
+            if isinstance(width, dict) and isinstance(height, dict) and width.get("ideal") and height.get("ideal"):
+                self.ideal_size = (int(width["ideal"]), int(height["ideal"]))
             answer = args.get("sdp_answer_json")
             if answer and self.answer is None:
                 self.answer = json.loads(answer)
@@ -208,10 +216,15 @@ class RtcVisitor:
         if self.component_id is None:
             raise ServerFull("the page says the server is full")
 
-        # as getUserMedia would: the fastest camera rate the page's constraint allows
-        self.fps = max((f for f in self.cameras if self.max_fps is None or f <= self.max_fps), default=min(self.cameras))
+        # as getUserMedia would: the fastest camera rate the page's constraint allows, at the size it
+        # asks for (the largest we have when it names none)
+        sizes = {(w, h) for _, w, h in self.cameras}
+        self.size = self.ideal_size if self.ideal_size in sizes else max(sizes)
+        rates = [f for f, w, h in self.cameras if (w, h) == self.size]
+        self.fps = max((f for f in rates if self.max_fps is None or f <= self.max_fps), default=min(rates))
         self.pc = RTCPeerConnection()
-        transceiver = self.pc.addTransceiver(LoopedCamera(self.cameras[self.fps], self.fps), direction="sendrecv")
+        camera = LoopedCamera(self.cameras[(self.fps, *self.size)], self.fps)
+        transceiver = self.pc.addTransceiver(camera, direction="sendrecv")
         transceiver.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("video").codecs
                                          if c.mimeType.lower() == "video/vp8"])
         got_track = asyncio.Event()
@@ -260,7 +273,8 @@ class RtcVisitor:
             frame = self.last_frame
             if frame is not None:
                 rgb = frame.to_ndarray(format="rgb24")
-                if overlay_drawn(rgb, self.reference):
+                reference = self.references.get((rgb.shape[1], rgb.shape[0]))
+                if reference is not None and overlay_drawn(rgb, reference):
                     return rgb
             time.sleep(poll_s)
         return None

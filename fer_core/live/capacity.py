@@ -7,7 +7,10 @@ frame rate only while the process carries fewer than `FULL_RATE_STREAMS` live st
 `REDUCED_FPS` beyond that: half the video work per stream, while analysis stays near its
 per-stream share anyway (streams take turns at it: fer_core.live.gate). The request is a
 getUserMedia constraint, so the browser drops the frames itself; streams already running keep
-their rate.
+their rate. Beyond the full-rate streams a new stream also asks for a smaller picture
+(`FER_REDUCED_CAMERA_SIZE`, default 480x360 instead of 640x480): decoding, converting, drawing on
+and encoding a frame cost in proportion to its pixels, and BlazeFace sees a 128 or 192 pixel
+copy of the frame whatever its size (bench.capacity.live_profile measures the cut).
 
 That halves the video work, but the process also runs every stream's WebRTC packets on one event
 loop under one interpreter lock: past a few streams, streams stalled for seconds at a time
@@ -30,10 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from fer_core.env_settings import whole_number
+from fer_core.errors import ConfigError
 
 FULL_FPS = 30
 REDUCED_FPS = 15
 FULL_RATE_STREAMS = 2  # bench.capacity.load: 2 streams at 30 FPS stay near full analysed rate, 3 do not
+FULL_SIZE = (640, 480)
+DEFAULT_REDUCED_SIZE = (480, 360)
+REDUCED_SIZE_ENV = "FER_REDUCED_CAMERA_SIZE"
 ACTIVE_WITHIN_S = 3.0  # a stream whose last frame is older than this has ended or stalled
 MAX_STREAMS_ENV = "FER_MAX_STREAMS"
 SIZING_FILE = Path(__file__).with_name("sizing.json")  # written by bench.capacity.load
@@ -83,6 +90,26 @@ class StreamActivity:
 def camera_fps(active_streams: int) -> int:
     """The frame rate to ask a new stream's camera for."""
     return FULL_FPS if active_streams < FULL_RATE_STREAMS else REDUCED_FPS
+
+
+def camera_size(active_streams: int, reduced: tuple[int, int] = DEFAULT_REDUCED_SIZE) -> tuple[int, int]:
+    """The picture size (width, height) to ask a new stream's camera for."""
+    return FULL_SIZE if active_streams < FULL_RATE_STREAMS else reduced
+
+
+def reduced_size_from_env(environ: Mapping[str, str]) -> tuple[int, int]:
+    """FER_REDUCED_CAMERA_SIZE as WIDTHxHEIGHT (even, 160x120 up to 640x480); unset: 480x360.
+    640x480 keeps every stream at the full size."""
+    text = (environ.get(REDUCED_SIZE_ENV) or "").strip().lower()
+    if not text:
+        return DEFAULT_REDUCED_SIZE
+    width, _, height = text.partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        raise ConfigError(f"{REDUCED_SIZE_ENV} must be WIDTHxHEIGHT, e.g. 480x360, got {text!r}")
+    size = int(width), int(height)
+    if not (160 <= size[0] <= FULL_SIZE[0] and 120 <= size[1] <= FULL_SIZE[1]) or size[0] % 2 or size[1] % 2:
+        raise ConfigError(f"{REDUCED_SIZE_ENV} must be even sizes from 160x120 to 640x480, got {text!r}")
+    return size
 
 
 def video_constraints(fps: int, width: int = 640, height: int = 480) -> dict[str, Any]:

@@ -17,6 +17,7 @@
     <!-- BEGIN detect_every --> ... <!-- END detect_every -->   bench/results/detect_every.md (python -m bench.studies.detect_every)
     <!-- BEGIN fuzz_image --> ... <!-- END fuzz_image -->  bench/results/fuzz_image.md (python -m fuzz.report image)
     <!-- BEGIN image_size --> ... <!-- END image_size -->  bench/results/image_size.md (python -m bench.tables.image_size)
+    <!-- BEGIN people_frontier --> ... <!-- END people_frontier -->  bench/results/people_frontier.md
 
 Run `python tools/update_readme.py` after evaluating models or running a benchmark; the test
 suite checks that README.md and docs/ are up to date with those files (`--check`)."""
@@ -193,6 +194,7 @@ def sections() -> dict[str, str]:
         "detect_every": _file_section(ROOT / "bench" / "results" / "detect_every.md"),
         "fuzz_image": _file_section(ROOT / "bench" / "results" / "fuzz_image.md"),
         "image_size": _file_section(ROOT / "bench" / "results" / "image_size.md"),
+        "people_frontier": _file_section(ROOT / "bench" / "results" / "people_frontier.md"),
     }
 
 

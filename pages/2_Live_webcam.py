@@ -6,10 +6,10 @@ wires it to streamlit-webrtc and shows what it measured."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
+from streamlit_webrtc import WebRtcMode, create_video_sink_track, webrtc_streamer
 
 from fer_core.errors import FerError
 from fer_core.live import LiveOptions, LiveProcessor
@@ -21,6 +21,7 @@ from fer_core.live.capacity import (
     reduced_size_from_env,
     video_constraints,
 )
+from fer_core.live.track import AnalysedTrack
 from fer_core.live.tuning import tuning_from_env
 from ui.charts import time_share_bars, timeline_figure
 from ui.live_ice import connecting_notice, ice_configuration
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # a type only: tests replace streamlit_webrtc with a stub tha
 
 TIMELINE_SECONDS = 60  # the chart shows the last minute
 PROCESSOR_KEY = "live_processor"
+TRACK_KEY = "live_track"  # this session's AnalysedTrack, replaced when its WebRTC session ended
 STALL_SECONDS = 3.0  # no analysed frame for this long while playing: the camera went away
 
 TRANSLATIONS: Translations = {
@@ -87,6 +89,23 @@ if not may_start(stream_activity(), id(processor), stream_limit):
     st.button("Try again")
     st.stop()
 
+
+
+def video_path(processor: LiveProcessor, pacing: str) -> dict[str, Any]:
+    """webrtc_streamer's arguments for the video: each analysed frame sent once (the camera frames
+    into a sink, fer_core.live.track's AnalysedTrack out; a new track for each WebRTC session), or
+    streamlit-webrtc's processing track, which answers every camera frame (FER_LIVE_PACING=camera)."""
+    if pacing == "camera":
+        # called with every frame that queued up during the last analysis; analyses the newest
+        return {"queued_video_frames_callback": processor.recv_queued, "on_video_ended": processor.on_ended,
+                "async_processing": True}
+    track: AnalysedTrack | None = st.session_state.get(TRACK_KEY)
+    if track is None or track.readyState != "live":
+        track = st.session_state[TRACK_KEY] = AnalysedTrack(processor)
+    sink = create_video_sink_track(track.take, key="fer-live-camera", on_ended=track.stop)
+    return {"sink_video_track": sink, "source_video_track": track}
+
+
 video_col, panel_col = st.columns([3, 2], gap="large")
 others = stream_activity().active(excluding=id(processor))  # the server's other live streams
 with video_col:
@@ -98,10 +117,7 @@ with video_col:
         # full frame rate and size while this server carries few streams, less beyond (fer_core.live.capacity)
         media_stream_constraints={"video": video_constraints(camera_fps(others), *camera_size(others, reduced_size)),
                                   "audio": False},
-        # Called with every frame that queued up during the last analysis; analyses the newest.
-        queued_video_frames_callback=processor.recv_queued,
-        on_video_ended=processor.on_ended,
-        async_processing=True,
+        **video_path(processor, tuning.pacing),
         video_html_attrs={"autoPlay": True, "controls": False, "muted": True,
                           "style": {"width": "100%"}},
         translations=TRANSLATIONS,

@@ -445,6 +445,12 @@ class _StubWebrtc:
         cls.calls.append(kwargs)
         return SimpleNamespace(state=SimpleNamespace(**cls.state))
 
+    @staticmethod
+    def create_video_sink_track(callback, key, on_ended=None, lifecycle_scope="webrtc-session"):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(callback=callback, key=key, on_ended=on_ended)
+
 
 @pytest.fixture()
 def webrtc_stub(monkeypatch: pytest.MonkeyPatch):
@@ -475,9 +481,30 @@ def test_live_page_hands_changed_settings_to_the_same_processor(app_models, monk
     assert at.session_state["live_processor"] is processor
     assert processor.options.show_probabilities is True and processor.options.show_stats is False
     assert len(_StubWebrtc.calls) == 3
-    assert {c["queued_video_frames_callback"].__self__ for c in _StubWebrtc.calls} == {processor}
-    assert all(c["key"] == "fer-live-webcam" and c["async_processing"] for c in _StubWebrtc.calls)
+    # every rerun hands the component the session's one track of analysed frames, fed by the camera sink
+    tracks = {c["source_video_track"] for c in _StubWebrtc.calls}
+    assert len(tracks) == 1 and next(iter(tracks))._processor is processor
+    assert all(c["sink_video_track"].callback == c["source_video_track"].take for c in _StubWebrtc.calls)
+    assert all(c["sink_video_track"].on_ended == c["source_video_track"].stop for c in _StubWebrtc.calls)
+    assert all(c["key"] == "fer-live-webcam" and "queued_video_frames_callback" not in c for c in _StubWebrtc.calls)
     assert any("Start camera" in i.value for i in at.info)  # nothing analysed yet: the page says how to start
+
+
+def test_live_page_can_answer_every_camera_frame_as_before(app_models, webrtc_stub, monkeypatch):
+    """FER_LIVE_PACING=camera: streamlit-webrtc's own processing track calls the processor (the old
+    path, kept for bench.capacity.live_profile to measure against); a stopped track is replaced."""
+    monkeypatch.setenv("FER_LIVE_PACING", "camera")
+    at = run_page(str(ROOT / "pages" / "2_Live_webcam.py"))
+    assert_clean(at)
+    (call,) = webrtc_stub.calls
+    assert call["queued_video_frames_callback"].__self__ is at.session_state["live_processor"]
+    assert call["async_processing"] and "source_video_track" not in call
+    monkeypatch.setenv("FER_LIVE_PACING", "analysed")
+    at.run()
+    first = webrtc_stub.calls[-1]["source_video_track"]
+    first.stop()  # the WebRTC session ended: the next one gets a new track
+    at.run()
+    assert webrtc_stub.calls[-1]["source_video_track"] is not first
 
 
 def test_comparison_leads_with_agreement_with_people(zoo):

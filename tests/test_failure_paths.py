@@ -118,6 +118,7 @@ def test_a_bug_is_reported_as_a_bug_not_as_the_users_fault(monkeypatch: pytest.M
     ({"FER_DETECT_EVERY": "0"}, "FER_DETECT_EVERY"),
     ({"FER_LIVE_FRAME_FORMAT": "bgr"}, "FER_LIVE_FRAME_FORMAT"),
     ({"FER_REDUCED_CAMERA_SIZE": "big"}, "FER_REDUCED_CAMERA_SIZE"),
+    ({"FER_LIVE_PACING": "often"}, "FER_LIVE_PACING"),
 ])
 def test_bad_capacity_settings_stop_the_live_page_with_their_name(monkeypatch: pytest.MonkeyPatch,
                                                                   tiny_models_dir: Path, env: dict, match: str):

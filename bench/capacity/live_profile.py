@@ -64,6 +64,8 @@ CUTS: dict[str, tuple[str, dict[str, str]]] = {
     "frame_format": ("annotated frames handed to the encoder as yuv420p, converted once by OpenCV, instead of "
                      "RGB the encoder converts each time it sends one (FER_LIVE_FRAME_FORMAT)",
                      {"FER_LIVE_FRAME_FORMAT": "rgb24"}),
+    "pacing": ("each analysed frame sent once, nothing in between (fer_core.live.track), instead of a frame back "
+               "for every camera frame, the last analysed one again (FER_LIVE_PACING)", {"FER_LIVE_PACING": "camera"}),
     "camera_size": ("streams beyond the full-rate ones ask for a 480x360 camera instead of 640x480 "
                     "(FER_REDUCED_CAMERA_SIZE)", {"FER_REDUCED_CAMERA_SIZE": "640x480"}),
 }

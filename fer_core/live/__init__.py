@@ -7,14 +7,15 @@ paths never import it.
     gate       AnalysisGate: the process-wide limit on analyses at once (FER_ANALYSIS_SLOTS)
     capacity   StreamActivity and the stream limit: which streams run, camera rates, FER_MAX_STREAMS
     frames     av frames to RGB arrays and back, each way converted once
-    tuning     detection every k-th frame, the outgoing pixel format (FER_DETECT_EVERY, FER_LIVE_FRAME_FORMAT)
+    track      AnalysedTrack: the video sent back, each analysed frame once (needs aiortc)
+    tuning     detection every k-th frame, outgoing format and pacing (FER_DETECT_EVERY, FER_LIVE_*)
     ice        the STUN/TURN configuration browsers get (FER_STUN_URLS, FER_TURN_*, FER_ICE_POLICY)
     turn_probe whether each configured TURN relay answers (one STUN request, bounded in time)
 
-Threads and locks (docs/architecture.md): streamlit-webrtc's worker thread calls the processor
-for each batch of frames; the page's script thread configures it and reads snapshots. The
-processor owns its locks (configuration, work, state); the gate and the stream activity are one
-per process and own theirs.
+Threads and locks (docs/architecture.md): AnalysedTrack's worker thread (with
+FER_LIVE_PACING=camera, streamlit-webrtc's) calls the processor for each batch of frames; the
+page's script thread configures it and reads snapshots. The processor owns its locks
+(configuration, work, state); the gate and the stream activity are one per process and own theirs.
 """
 
 from __future__ import annotations

@@ -7,12 +7,16 @@ is measured against its alternative by bench.capacity.live_profile (docs/capacit
     FER_LIVE_FRAME_FORMAT  the pixel format of the annotated frames handed to the encoder:
                            yuv420p (default, converted once: fer_core.live.frames) or rgb24
                            (the encoder converts it each time it sends it)
+    FER_LIVE_PACING        analysed (default): the viewer gets each analysed frame once
+                           (fer_core.live.track); camera: a frame back for every camera frame,
+                           the last analysed one again in between (streamlit-webrtc's own track)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from fer_core.env_settings import whole_number
 from fer_core.errors import ConfigError
@@ -23,29 +27,38 @@ from fer_core.live.frames import FRAME_FORMATS, FrameFormat
 DEFAULT_DETECT_EVERY = 3
 DETECT_EVERY_ENV = "FER_DETECT_EVERY"
 FRAME_FORMAT_ENV = "FER_LIVE_FRAME_FORMAT"
+PACING_ENV = "FER_LIVE_PACING"
+Pacing = Literal["analysed", "camera"]
+PACINGS: tuple[Pacing, ...] = ("analysed", "camera")
 
 
 @dataclass(frozen=True)
 class LiveTuning:
     detect_every: int = DEFAULT_DETECT_EVERY
     frame_format: FrameFormat = "yuv420p"
+    pacing: Pacing = "analysed"
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
             raise ValueError(f"detect_every must be at least 1, got {self.detect_every}")
         if self.frame_format not in FRAME_FORMATS:
             raise ValueError(f"frame_format must be one of {', '.join(FRAME_FORMATS)}, got {self.frame_format!r}")
+        if self.pacing not in PACINGS:
+            raise ValueError(f"pacing must be one of {', '.join(PACINGS)}, got {self.pacing!r}")
 
 
 def tuning_from_env(environ: Mapping[str, str]) -> LiveTuning:
-    """FER_DETECT_EVERY and FER_LIVE_FRAME_FORMAT (unset: the defaults); anything else is a
-    clear error naming the setting."""
+    """FER_DETECT_EVERY, FER_LIVE_FRAME_FORMAT and FER_LIVE_PACING (unset: the defaults);
+    anything else is a clear error naming the setting."""
     every = whole_number(DETECT_EVERY_ENV, environ.get(DETECT_EVERY_ENV), default=DEFAULT_DETECT_EVERY, minimum=1,
                          maximum=30, expected="a whole number from 1 (every frame) to 30")
     fmt = (environ.get(FRAME_FORMAT_ENV) or "").strip().lower() or "yuv420p"
     if fmt not in FRAME_FORMATS:
         raise ConfigError(f"{FRAME_FORMAT_ENV} must be one of {', '.join(FRAME_FORMATS)}, got {fmt!r}")
-    return LiveTuning(detect_every=every, frame_format=fmt)
+    pacing = (environ.get(PACING_ENV) or "").strip().lower() or "analysed"
+    if pacing not in PACINGS:
+        raise ConfigError(f"{PACING_ENV} must be one of {', '.join(PACINGS)}, got {pacing!r}")
+    return LiveTuning(detect_every=every, frame_format=fmt, pacing=pacing)
 
 
 __all__ = ["DEFAULT_DETECT_EVERY", "LiveTuning", "tuning_from_env"]

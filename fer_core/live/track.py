@@ -1,0 +1,103 @@
+"""The video sent back to a webcam visitor: each analysed frame once, and nothing in between.
+
+    track = AnalysedTrack(processor)
+    sink = create_video_sink_track(track.take, key=..., on_ended=track.stop)  # camera frames in
+    webrtc_streamer(..., sink_video_track=sink, source_video_track=track)     # analysed frames out
+
+streamlit-webrtc's own processing track answers every camera frame with a frame, the last
+analysed one again while the next is being analysed, and aiortc encodes and sends each of them.
+Under load most frames are not analysed, so most of that encoding resends a picture the viewer
+already has. Here the camera frames go to a worker thread (the sink's callback only hands them
+over, so the event loop never waits for the model) that analyses the newest of those waiting
+(`LiveProcessor.process_latest`, the analysis gate included) and the track sends each analysed
+frame once: the viewer's video runs at the analysed frame rate, and nothing is encoded twice.
+
+Threads: `take` and `recv` run on the event loop; the worker analyses on its own thread and
+hands the result back with `call_soon_threadsafe`. `stop` (the camera track ended, or the peer
+connection closed) ends the worker and makes `recv` raise, which releases the track from
+aiortc's relay; a new WebRTC session needs a new AnalysedTrack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import av
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from fer_core.live.processor import LiveProcessor
+
+
+class AnalysedTrack(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, processor: LiveProcessor) -> None:
+        super().__init__()
+        self._processor = processor
+        self._arrived = threading.Condition()  # guards _camera_frames
+        self._camera_frames: list[av.VideoFrame] = []
+        self._event_loop: asyncio.AbstractEventLoop | None = None
+        self._ready = asyncio.Event()  # binds to the event loop on first use (Python >= 3.10)
+        self._latest: av.VideoFrame | None = None
+        self._worker: threading.Thread | None = None
+
+    # --- the camera side: the sink's callback, on the event loop -------------------------------
+
+    def take(self, frame: av.VideoFrame) -> None:
+        """A camera frame arrived: queue it for the worker, never wait."""
+        if self.readyState != "live":
+            return
+        if self._event_loop is None:
+            self._event_loop = asyncio.get_running_loop()
+        with self._arrived:
+            self._camera_frames.append(frame)
+            self._arrived.notify()
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="fer-live-analysis", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._arrived:
+                while not self._camera_frames and self.readyState == "live":
+                    self._arrived.wait()
+                if self.readyState != "live":
+                    self._camera_frames.clear()
+                    return
+                frames, self._camera_frames = self._camera_frames, []
+            analysed = self._processor.process_latest(frames)
+            if analysed and self._event_loop is not None and not self._event_loop.is_closed():
+                self._event_loop.call_soon_threadsafe(self._deliver, analysed[-1])
+
+    def _deliver(self, frame: av.VideoFrame) -> None:
+        self._latest = frame
+        self._ready.set()
+
+    # --- the viewer side: aiortc's sender (through streamlit-webrtc's relay) -------------------
+
+    async def recv(self) -> av.VideoFrame:
+        """The next analysed frame, as soon as there is one."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        await self._ready.wait()
+        self._ready.clear()
+        frame = self._latest
+        if self.readyState != "live" or frame is None:
+            raise MediaStreamError
+        return frame
+
+    def stop(self) -> None:
+        """The stream ended: the worker finishes its frame and exits, `recv` raises."""
+        if self.readyState != "live":
+            return
+        super().stop()
+        with self._arrived:
+            self._arrived.notify_all()
+        if self._event_loop is not None and not self._event_loop.is_closed():
+            self._event_loop.call_soon_threadsafe(self._ready.set)
+        self._processor.on_ended()
+
+
+__all__ = ["AnalysedTrack"]

@@ -105,7 +105,7 @@ def home() -> None:
 
 
 st.set_page_config(page_title="Facial expressions", page_icon="🙂", layout="wide")
-app_startup()  # the session reaper, once per server process (the pages call it too: ui.startup)
+app_startup(entry_point=True)  # the session reaper, once per server process (the pages call it too: ui.startup)
 navigation = st.navigation([
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page(PHOTO, title="Photo", icon=":material/photo_camera:"),

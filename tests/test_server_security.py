@@ -1,6 +1,7 @@
 """The running server with the shipped .streamlit/config.toml: XSRF
 protection refuses uploads without the visitor's own token, an upload over the size limit gets
-a clear message in the browser, and a crashing script shows visitors no error details."""
+a clear message in the browser, a crashing script shows visitors no error details, and a deep
+link that is a fresh server's first request opens under the app's own menu."""
 
 from __future__ import annotations
 
@@ -111,3 +112,21 @@ def test_a_crashing_page_shows_visitors_no_error_details(tmp_path, browser):
         text = page.inner_text("body")
     assert "secret-detail-1234" not in text and "Traceback" not in text and "RuntimeError" not in text, text
     assert "secret-detail-1234" in log.read_text()  # the operator still sees it
+
+
+def test_a_deep_link_as_the_first_request_opens_under_the_apps_own_menu(tiny_models_dir, tmp_path, browser):
+    """Streamlit starts a server with a pages/ folder in its old multipage mode: until app.py has
+    run once, /Photo ran alone under a menu made from the file names ("app" first, no "Home").
+    ui.startup hands such a run over to app.py's navigation."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    with running(streamlit_command(port), port, log, streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir)})) as server:
+        wait_healthy(server, port, log)
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/Model_comparison", timeout=120_000)
+        page.locator("h1").first.wait_for(timeout=60_000)
+        menu = page.locator('[data-testid="stSidebarNav"] a')
+        menu.first.wait_for(timeout=60_000)
+        titles = [text.strip().splitlines()[-1] for text in menu.all_inner_texts()]  # after the icon's name
+        assert titles == ["Home", "Photo", "Live webcam", "Video file", "Model comparison"]
+        assert page.locator("h1").first.inner_text().startswith("Model comparison")

@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, create_video_sink_track, webrtc_streamer
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from fer_core.errors import FerError
 from fer_core.live import LiveOptions, LiveProcessor
@@ -102,8 +102,7 @@ def video_path(processor: LiveProcessor, pacing: str) -> dict[str, Any]:
     track: AnalysedTrack | None = st.session_state.get(TRACK_KEY)
     if track is None or track.readyState != "live":
         track = st.session_state[TRACK_KEY] = AnalysedTrack(processor)
-    sink = create_video_sink_track(track.take, key="fer-live-camera", on_ended=track.stop)
-    return {"sink_video_track": sink, "source_video_track": track}
+    return {"sink_video_track": track.sink, "source_video_track": track}
 
 
 video_col, panel_col = st.columns([3, 2], gap="large")

@@ -445,12 +445,6 @@ class _StubWebrtc:
         cls.calls.append(kwargs)
         return SimpleNamespace(state=SimpleNamespace(**cls.state))
 
-    @staticmethod
-    def create_video_sink_track(callback, key, on_ended=None, lifecycle_scope="webrtc-session"):
-        from types import SimpleNamespace
-
-        return SimpleNamespace(callback=callback, key=key, on_ended=on_ended)
-
 
 @pytest.fixture()
 def webrtc_stub(monkeypatch: pytest.MonkeyPatch):
@@ -484,8 +478,7 @@ def test_live_page_hands_changed_settings_to_the_same_processor(app_models, monk
     # every rerun hands the component the session's one track of analysed frames, fed by the camera sink
     tracks = {c["source_video_track"] for c in _StubWebrtc.calls}
     assert len(tracks) == 1 and next(iter(tracks))._processor is processor
-    assert all(c["sink_video_track"].callback == c["source_video_track"].take for c in _StubWebrtc.calls)
-    assert all(c["sink_video_track"].on_ended == c["source_video_track"].stop for c in _StubWebrtc.calls)
+    assert all(c["sink_video_track"] is c["source_video_track"].sink for c in _StubWebrtc.calls)
     assert all(c["key"] == "fer-live-webcam" and "queued_video_frames_callback" not in c for c in _StubWebrtc.calls)
     assert any("Start camera" in i.value for i in at.info)  # nothing analysed yet: the page says how to start
 

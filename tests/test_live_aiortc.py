@@ -75,10 +75,8 @@ async def session(processor: LiveProcessor, picture: np.ndarray, *, analysed_onl
             server.addTrack(Processed(track, processor))
             return
 
-        async def sink() -> None:  # what streamlit-webrtc's CallbackSinkTrack does with the camera track
-            while True:
-                analysed.take(await track.recv())
-        pumps.append(asyncio.ensure_future(sink()))
+        analysed.sink.addTrack(track)  # as streamlit-webrtc hands the page's sink the camera track
+        analysed.sink.start()
         server.addTrack(analysed)
 
     @browser.on("track")
@@ -100,9 +98,9 @@ async def session(processor: LiveProcessor, picture: np.ndarray, *, analysed_onl
     finally:
         for task in pumps:
             task.cancel()
-        analysed.stop()
         await browser.close()
         await server.close()
+        analysed.sink.stop()  # what streamlit-webrtc does when its worker stops
 
 
 def test_frames_round_trip_through_webrtc_and_come_back_analysed(analyzer, astronaut):

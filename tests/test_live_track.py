@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("aiortc", reason="the app extra (streamlit-webrtc brings aiortc)")
+from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
 from fer_core.detection.base import Detection
@@ -103,3 +104,57 @@ def test_a_stopped_track_ignores_frames_and_a_waiting_viewer_is_released():
     assert track._worker is not None
     track._worker.join(HANG_S)
     assert not track._worker.is_alive()
+
+
+class Camera(MediaStreamTrack):
+    """A camera track that delivers the frames it is given, then ends."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: asyncio.Queue[av.VideoFrame | None] = asyncio.Queue()
+
+    async def recv(self) -> av.VideoFrame:
+        frame = await self.frames.get()
+        if frame is None:
+            raise MediaStreamError
+        return frame
+
+
+def test_the_sink_hands_the_camera_frames_over_and_stops_the_track_when_the_camera_ends():
+    classifier = SteppedClassifier()
+    processor = LiveProcessor(FaceAnalyzer(Detector(), classifier), LiveOptions(show_stats=False))
+
+    async def run() -> AnalysedTrack:
+        track, camera = AnalysedTrack(processor), Camera()
+        assert not track.sink.hasTrack()
+        track.sink.addTrack(camera)
+        track.sink.start()
+        classifier.allowed.release()
+        await camera.frames.put(camera_frame(5))
+        assert (await asyncio.wait_for(track.recv(), HANG_S)).pts == 5
+        await camera.frames.put(None)  # the camera track ends
+        with pytest.raises(MediaStreamError):
+            await asyncio.wait_for(track.recv(), HANG_S)
+        return track
+
+    track = asyncio.run(run())
+    assert track.readyState == "ended" and processor.snapshot().ended
+
+
+def test_stopping_the_sink_from_another_thread_ends_the_stream():
+    processor = LiveProcessor(FaceAnalyzer(Detector(), SteppedClassifier()))
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        track, camera = AnalysedTrack(processor), Camera()
+        track.sink.addTrack(camera)
+        track.sink.start()
+        waiting = asyncio.ensure_future(track.recv())
+        await loop.run_in_executor(None, track.sink.stop)  # streamlit-webrtc stops its worker off the loop
+        with pytest.raises(MediaStreamError):
+            await asyncio.wait_for(waiting, HANG_S)
+        assert not track.sink.hasTrack()
+
+    asyncio.run(run())

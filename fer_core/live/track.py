@@ -1,8 +1,8 @@
 """The video sent back to a webcam visitor: each analysed frame once, and nothing in between.
 
-    track = AnalysedTrack(processor)
-    sink = create_video_sink_track(track.take, key=..., on_ended=track.stop)  # camera frames in
-    webrtc_streamer(..., sink_video_track=sink, source_video_track=track)     # analysed frames out
+    track = AnalysedTrack(processor)    # one per WebRTC session
+    webrtc_streamer(..., sink_video_track=track.sink,   # camera frames in
+                    source_video_track=track)           # analysed frames out
 
 streamlit-webrtc's own processing track answers every camera frame with a frame, the last
 analysed one again while the next is being analysed, and aiortc encodes and sends each of them.
@@ -13,9 +13,12 @@ over, so the event loop never waits for the model) that analyses the newest of t
 frame once: the viewer's video runs at the analysed frame rate, and nothing is encoded twice.
 
 Threads: `take` and `recv` run on the event loop; the worker analyses on its own thread and
-hands the result back with `call_soon_threadsafe`. `stop` (the camera track ended, or the peer
-connection closed) ends the worker and makes `recv` raise, which releases the track from
-aiortc's relay; a new WebRTC session needs a new AnalysedTrack.
+hands the result back with `call_soon_threadsafe`. `stop` (the camera track ended, or
+streamlit-webrtc stopped the sink because the WebRTC session or the Streamlit session ended)
+ends the worker and makes `recv` raise, which releases the track from aiortc's relay; a new
+WebRTC session needs a new AnalysedTrack. The sink is ours, not streamlit-webrtc's
+`create_video_sink_track`: that factory keeps a polling thread per session whose callback holds
+the session's state, which kept a finished session's processor alive (tests/test_load_soak.py).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class AnalysedTrack(MediaStreamTrack):
         self._ready = asyncio.Event()  # binds to the event loop on first use (Python >= 3.10)
         self._latest: av.VideoFrame | None = None
         self._worker: threading.Thread | None = None
+        self.sink = CameraSink(self)
 
     # --- the camera side: the sink's callback, on the event loop -------------------------------
 
@@ -89,7 +93,8 @@ class AnalysedTrack(MediaStreamTrack):
         return frame
 
     def stop(self) -> None:
-        """The stream ended: the worker finishes its frame and exits, `recv` raises."""
+        """The stream ended (from any thread): the worker finishes its frame and exits, `recv`
+        raises."""
         if self.readyState != "live":
             return
         super().stop()
@@ -100,4 +105,48 @@ class AnalysedTrack(MediaStreamTrack):
         self._processor.on_ended()
 
 
-__all__ = ["AnalysedTrack"]
+class CameraSink:
+    """streamlit-webrtc's MediaSink for the visitor's camera track: reads it on the event loop
+    and hands every frame to the AnalysedTrack; when the camera ends or streamlit-webrtc stops
+    the sink, the AnalysedTrack stops too."""
+
+    def __init__(self, track: AnalysedTrack) -> None:
+        self._track = track
+        self._camera: MediaStreamTrack | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def addTrack(self, track: MediaStreamTrack) -> None:
+        self._camera = track
+
+    def hasTrack(self) -> bool:
+        return self._camera is not None
+
+    def start(self) -> None:
+        """Called by streamlit-webrtc on the event loop once the connection is set up."""
+        if self._camera is None:
+            raise RuntimeError("CameraSink.start before a camera track was added")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(self._camera))
+
+    def stop(self) -> None:
+        """From any thread (streamlit-webrtc stops its worker from the script or a shutdown thread)."""
+        task, loop = self._task, self._loop
+        self._task, self._camera = None, None
+        if task is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(task.cancel)
+        self._track.stop()
+
+    async def _run(self, camera: MediaStreamTrack) -> None:
+        try:
+            while True:
+                try:
+                    frame = await camera.recv()
+                except MediaStreamError:
+                    return
+                self._track.take(frame)  # type: ignore[arg-type]  # a video track's frames
+        finally:
+            self._track.stop()
+
+
+__all__ = ["AnalysedTrack", "CameraSink"]

@@ -10,7 +10,8 @@ per analysed frame; a head turning at ~120 px/s seen at 10 analysed FPS), `--fra
 frames long, and analysed as the live page does (the shipped model and detector, the page's
 default smoothing), once per k. Against k = 1 (the detector on every frame), per k: the share of
 frames whose main face has the same label (frames with a face in either), the share whose face
-was missed, the mean overlap (IoU) of the drawn box with the fresh one, and CPU per frame.
+was missed, and the mean overlap (IoU) of the drawn box with the fresh one. What it saves is
+bench.capacity.live_profile's to measure, on the live server.
 
 Writes bench/results/detect_every.json and detect_every.md (docs section `detect_every`); no
 photo, frame or crop is written.
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -67,15 +67,14 @@ def sweep(frame: np.ndarray, frames: int, speed: float) -> list[np.ndarray]:
     return out
 
 
-def run_sequence(analyzer: FaceAnalyzer, frames: list[np.ndarray], k: int) -> tuple[list[Any], float]:
-    """The main face (label, box) per frame, or None, and CPU seconds per frame."""
+def run_sequence(analyzer: FaceAnalyzer, frames: list[np.ndarray], k: int) -> list[Any]:
+    """The main face (label, box) per frame, or None."""
     stream = StreamAnalyzer(analyzer, smoothing=SMOOTHING, detect_every=k)
     out = []
-    t0 = time.process_time()
     for frame in frames:
         main = largest_face(stream.update(frame))
         out.append(None if main is None else (main.emotion, main.box))
-    return out, (time.process_time() - t0) / len(frames)
+    return out
 
 
 def compare(reference: list[Any], other: list[Any]) -> dict[str, int | float]:
@@ -87,14 +86,13 @@ def compare(reference: list[Any], other: list[Any]) -> dict[str, int | float]:
             "iou_sum": float(sum(ious)), "iou_n": len(ious)}
 
 
-def summarise(k: int, parts: list[dict[str, Any]], cpu: list[float]) -> dict[str, Any]:
+def summarise(k: int, parts: list[dict[str, Any]]) -> dict[str, Any]:
     total = sum(p["frames_with_face"] for p in parts)
     n_iou = sum(p["iou_n"] for p in parts)
     return {"k": k, "frames_with_face": total,
             "label_agreement": sum(p["same_label"] for p in parts) / total if total else None,
             "missed_share": sum(p["missed"] for p in parts) / total if total else None,
-            "mean_iou": sum(p["iou_sum"] for p in parts) / n_iou if n_iou else None,
-            "cpu_ms_per_frame": 1000 * statistics.median(cpu)}
+            "mean_iou": sum(p["iou_sum"] for p in parts) / n_iou if n_iou else None}
 
 
 def every(k: int) -> str:
@@ -103,10 +101,10 @@ def every(k: int) -> str:
 
 def markdown(report: dict[str, Any]) -> str:
     rows = ["| detector on | main face's label as with every frame | face missed | box overlap with a fresh "
-            "detection (IoU) | CPU per frame (median of photos) |", "|---|---|---|---|---|"]
+            "detection (IoU) |", "|---|---|---|---|"]
     for r in report["rows"]:
         rows.append(f"| {every(r['k'])} | {100 * r['label_agreement']:.1f}% | "
-                    f"{100 * r['missed_share']:.1f}% | {r['mean_iou']:.3f} | {r['cpu_ms_per_frame']:.1f} ms |")
+                    f"{100 * r['missed_share']:.1f}% | {r['mean_iou']:.3f} |")
     return "\n".join([
         *rows, "", f"{report['photos']} expressions_dev photos ({report['per_emotion']} per emotion), each letterboxed into "
             f"640x480 and swept left and right over {report['frames']} analysed frames (fastest step {report['speed']:g} px "
@@ -144,18 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     photos = list_photos(args.data)
     chosen = [p for e in range(len(EMOTIONS)) for p in [q for q in photos if q.label == e][: args.photos]]
     parts: dict[int, list[dict[str, Any]]] = {k: [] for k in KS}
-    cpu: dict[int, list[float]] = {k: [] for k in KS}
     for i, photo in enumerate(chosen):
         frames = sweep(letterbox(load_image(str(photo.path)), *SIZE), args.frames, args.speed)
-        reference, cpu1 = run_sequence(analyzer, frames, 1)
-        cpu[1].append(cpu1)
+        reference = run_sequence(analyzer, frames, 1)
         parts[1].append(compare(reference, reference))
         for k in KS[1:]:
-            seen, cpu_k = run_sequence(analyzer, frames, k)
-            parts[k].append(compare(reference, seen))
-            cpu[k].append(cpu_k)
+            parts[k].append(compare(reference, run_sequence(analyzer, frames, k)))
         print(f"{i + 1}/{len(chosen)}", file=sys.stderr, end="\r", flush=True)
-    report = {"rows": [summarise(k, parts[k], cpu[k]) for k in KS], "photos": len(chosen), "per_emotion": args.photos,
+    report = {"rows": [summarise(k, parts[k]) for k in KS], "photos": len(chosen), "per_emotion": args.photos,
               "frames": args.frames, "speed": args.speed, "model": default_model_name(), "flip_tta": default_flip_tta(),
               "detector": DEFAULT_DETECTOR, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "date": time.strftime("%Y-%m-%d")}

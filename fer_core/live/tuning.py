@@ -22,8 +22,8 @@ from fer_core.env_settings import whole_number
 from fer_core.errors import ConfigError
 from fer_core.live.frames import FRAME_FORMATS, FrameFormat
 
-# bench.studies.detect_every: at 3 the main face's label agreed with detecting every frame on
-# nearly every frame of its moving faces, and the detector is most of the analysis (~5 of 7 ms)
+# the detector is most of the analysis; what skipping it does to the labels:
+# bench.studies.detect_every (bench/results/detect_every.md), what it saves: bench.capacity.live_profile
 DEFAULT_DETECT_EVERY = 3
 DETECT_EVERY_ENV = "FER_DETECT_EVERY"
 FRAME_FORMAT_ENV = "FER_LIVE_FRAME_FORMAT"

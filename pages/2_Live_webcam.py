@@ -137,7 +137,7 @@ with video_col:
               help="Clear the timeline and the summary (they also restart when the camera restarts).")
 
 
-def live_panel() -> None:
+def live_numbers() -> None:
     snap = processor.snapshot()
     if snap.last_error:
         st.error(f"The analysis failed on some frames (the video keeps running): {snap.last_error}")
@@ -155,6 +155,12 @@ def live_panel() -> None:
     c.metric("Skipped", f"{snap.drop_share:.0%}",
              help="Share of the frames of the last 2 s that arrived while the previous one was being "
                   f"analysed ({snap.session_drop_share:.0%} since the camera started).")
+
+
+def live_charts() -> None:
+    snap = processor.snapshot()
+    if snap.frames_analyzed == 0:
+        return
     times, probabilities = snap.timeline_arrays(TIMELINE_SECONDS)
     st.plotly_chart(timeline_figure(times, probabilities, title="Main face, last minute"), key="live_timeline")
     st.plotly_chart(time_share_bars(snap.summary.shares()), key="live_summary")
@@ -167,5 +173,8 @@ def live_panel() -> None:
 
 
 with panel_col:
-    # While the camera runs the panel refreshes itself every second, without rerunning the page.
-    st.fragment(run_every=1.0 if ctx.state.playing else None)(live_panel)()
+    # While the camera runs the panel refreshes itself without rerunning the page: the figures
+    # every second, the charts every FER_LIVE_CHARTS_EVERY seconds (fer_core.live.tuning).
+    playing = ctx.state.playing
+    st.fragment(run_every=1.0 if playing else None)(live_numbers)()
+    st.fragment(run_every=float(tuning.charts_every_s) if playing else None)(live_charts)()

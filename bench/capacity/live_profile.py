@@ -66,6 +66,8 @@ CUTS: dict[str, tuple[str, dict[str, str]]] = {
                      {"FER_LIVE_FRAME_FORMAT": "rgb24"}),
     "pacing": ("each analysed frame sent once, nothing in between (fer_core.live.track), instead of a frame back "
                "for every camera frame, the last analysed one again (FER_LIVE_PACING)", {"FER_LIVE_PACING": "camera"}),
+    "charts_every": ("the Live page's charts refreshed every few seconds, its figures every second "
+                     "(FER_LIVE_CHARTS_EVERY)", {"FER_LIVE_CHARTS_EVERY": "1"}),
     "camera_size": ("streams beyond the full-rate ones ask for a 480x360 camera instead of 640x480 "
                     "(FER_REDUCED_CAMERA_SIZE)", {"FER_REDUCED_CAMERA_SIZE": "640x480"}),
 }

@@ -86,9 +86,10 @@ def test_samples_are_counted_by_thread(tmp_path: Path):
     raw.write_text("thread (0x10): MainThread;a (asyncio/base_events.py:1) 50\n"
                    "thread (0x11): async_media_processor_0;b (fer_core/pipeline.py:1) 30\n"
                    "thread (0x12): video-decoder;Vp8Decoder.decode (aiortc/codecs/vpx.py:1) 15\n"
-                   "thread (0x13): ThreadPoolExecutor-0_1;Vp8Encoder.encode (aiortc/codecs/vpx.py:2) 5\n"
+                   "thread (0x13): asyncio_1;Vp8Encoder.encode (aiortc/codecs/vpx.py:2) 5\n"
+                   "thread (0x15): fer-live-analysis;d (fer_core/drawing.py:1) 2\n"
                    "thread (0x14);c (x.py:1) 1\n")
-    assert read_threads(raw) == Counter({"event loop (Streamlit and WebRTC)": 50, "analysis": 30, "decoders": 15,
+    assert read_threads(raw) == Counter({"event loop (Streamlit and WebRTC)": 50, "analysis": 32, "decoders": 15,
                                          "encoders": 5, "other threads": 1})
     assert split_thread("thread (0x10): MainThread;a (b.py:1)") == ("MainThread", ["a (b.py:1)"])
     assert split_thread("a (b.py:1);c (d.py:2)") == (None, ["a (b.py:1)", "c (d.py:2)"])

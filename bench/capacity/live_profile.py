@@ -83,9 +83,14 @@ GIL_RATE = 100.0  # the lock holder's sampling rate (a second py-spy)
 FLOOR = ("decode", "to_ndarray", "detection", "classification", "from_ndarray", "encode")
 BUCKETS = (*FLOOR, "crop and preprocessing", "tracking", "drawing", "rest of fer_core",
            "event loop and WebRTC transport", "Streamlit server", "other")
-# threads by name (py-spy --threads): streamlit-webrtc runs aiortc on Streamlit's own event loop
-THREAD_KINDS = (("event loop (Streamlit and WebRTC)", "MainThread"), ("analysis", "async_media_processor"),
-                ("decoders", "-decoder"), ("encoders", "ThreadPoolExecutor"), ("Streamlit scripts", "ScriptRunner"))
+# threads by name (py-spy --threads): streamlit-webrtc runs aiortc on Streamlit's own event loop,
+# whose default executor ("asyncio_N") runs aiortc's encoders; analysis runs on AnalysedTrack's
+# workers (streamlit-webrtc's own with FER_LIVE_PACING=camera)
+THREAD_KINDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("event loop (Streamlit and WebRTC)", ("MainThread",)),
+    ("analysis", ("fer-live-analysis", "async_media_processor")),
+    ("decoders", ("-decoder",)), ("encoders", ("asyncio_",)),
+    ("Streamlit scripts", ("ScriptRunner", "ThreadPoolExecutor")))  # the latter: fragments run in parallel
 OTHER_THREADS = "other threads"
 
 
@@ -123,8 +128,8 @@ def split_thread(stack: str) -> tuple[str | None, list[str]]:
 
 
 def thread_kind(name: str | None) -> str:
-    for kind, marker in THREAD_KINDS:
-        if name and marker in name:
+    for kind, markers in THREAD_KINDS:
+        if name and any(m in name for m in markers):
             return kind
     return OTHER_THREADS
 

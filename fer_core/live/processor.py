@@ -5,15 +5,16 @@
     processor.configure(new_analyzer, new_options)   # from any thread; the next frame uses it
     snap = processor.snapshot()                      # FPS, latency, timeline, summary (any thread)
 
-Threads: streamlit-webrtc calls `recv_queued` (or `process`) from its own worker thread while
-the page's script thread calls `configure` and `snapshot`. Configuration is an immutable
-snapshot swapped under a lock, and the page only ever gets copies of the shared state.
+Threads: a stream's worker thread (fer_core.live.track.AnalysedTrack's, or streamlit-webrtc's
+with FER_LIVE_PACING=camera) calls `process_latest` (`recv_queued`) while the page's script
+thread calls `configure` and `snapshot`. Configuration is an immutable snapshot swapped under a
+lock, and the page only ever gets copies of the shared state.
 
-Frame dropping: with `async_processing=True` streamlit-webrtc hands the callback every frame
-that arrived while the previous one was being analysed, and keeps sending the last processed
-frame to the browser meanwhile, so the video never waits for the model. `process_latest`
-analyses only the newest of those frames and counts the others as dropped. In the app all
-streams of the process share one `AnalysisGate` (fer_core.live.gate) and take turns.
+Frame dropping: the worker hands `process_latest` every frame that arrived while the previous
+one was being analysed, so the video never waits for the model; it analyses only the newest of
+those frames and counts the others as dropped. In the app all streams of the process share one
+`AnalysisGate` (fer_core.live.gate) and take turns. How a frame is converted, and how often the
+detector runs, is the process's `LiveTuning` (fer_core.live.tuning).
 
 The WebRTC ICE server list (STUN/TURN) comes from `fer_core.live.ice`.
 """

@@ -152,7 +152,8 @@ def test_stopping_the_sink_from_another_thread_ends_the_stream():
         track.sink.addTrack(camera)
         track.sink.start()
         waiting = asyncio.ensure_future(track.recv())
-        await loop.run_in_executor(None, track.sink.stop)  # streamlit-webrtc stops its worker off the loop
+        await asyncio.sleep(0)  # the viewer waits for a first frame that never comes...
+        await loop.run_in_executor(None, track.sink.stop)  # ...when the stream ends  # streamlit-webrtc stops its worker off the loop
         with pytest.raises(MediaStreamError):
             await asyncio.wait_for(waiting, HANG_S)
         assert not track.sink.hasTrack()

@@ -85,6 +85,8 @@ class AnalysedTrack(MediaStreamTrack):
         """The next analysed frame, as soon as there is one."""
         if self.readyState != "live":
             raise MediaStreamError
+        if self._event_loop is None:  # so that a stop before the first camera frame wakes us
+            self._event_loop = asyncio.get_running_loop()
         await self._ready.wait()
         self._ready.clear()
         frame = self._latest

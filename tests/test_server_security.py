@@ -12,6 +12,10 @@ import shutil
 import tomllib
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
@@ -71,6 +75,19 @@ def browser():
             chromium.close()
 
 
+@contextmanager
+def app_page(browser: Any, models: Path, tmp_path: Path, path: str) -> Iterator[tuple[Any, str]]:
+    """A fresh server on `models` and a browser page opened at `path` as its first request:
+    (the page, the server's base URL), until the block ends."""
+    port = free_port()
+    log = tmp_path / "server.log"
+    with running(streamlit_command(port), port, log, streamlit_env({"FER_MODELS_DIR": str(models)})) as server:
+        wait_healthy(server, port, log)
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}{path}", timeout=120_000)
+        yield page, f"http://127.0.0.1:{port}"
+
+
 def test_a_photo_over_the_upload_limit_gets_a_clear_message_and_breaks_nothing(tiny_models_dir, astronaut,
                                                                               tmp_path, browser):
     """Headless Chromium on the Photo page: a file over server.maxUploadSize is refused with the
@@ -81,15 +98,10 @@ def test_a_photo_over_the_upload_limit_gets_a_clear_message_and_breaks_nothing(t
         fh.truncate((limit_mb + 1) * 2**20)
     photo = tmp_path / "visitor.png"
     cv2.imwrite(str(photo), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
-    port = free_port()
-    log = tmp_path / "server.log"
-    with running(streamlit_command(port), port, log, streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir)})) as server:
-        wait_healthy(server, port, log)
-        page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{port}/Photo", timeout=120_000)
+    with app_page(browser, tiny_models_dir, tmp_path, "/Photo") as (page, base):
         page.locator('input[type="file"]').first.set_input_files(str(big))
         page.get_by_text(re.compile(rf"File must be {limit_mb}(\.0)? ?MB or smaller")).first.wait_for(timeout=60_000)
-        upload_photo(page, f"http://127.0.0.1:{port}", photo)
+        upload_photo(page, base, photo)
 
 
 def test_a_crashing_page_shows_visitors_no_error_details(tmp_path, browser):
@@ -118,12 +130,7 @@ def test_a_deep_link_as_the_first_request_opens_under_the_apps_own_menu(tiny_mod
     """Streamlit starts a server with a pages/ folder in its old multipage mode: until app.py has
     run once, /Photo ran alone under a menu made from the file names ("app" first, no "Home").
     ui.startup hands such a run over to app.py's navigation."""
-    port = free_port()
-    log = tmp_path / "server.log"
-    with running(streamlit_command(port), port, log, streamlit_env({"FER_MODELS_DIR": str(tiny_models_dir)})) as server:
-        wait_healthy(server, port, log)
-        page = browser.new_page()
-        page.goto(f"http://127.0.0.1:{port}/Model_comparison", timeout=120_000)
+    with app_page(browser, tiny_models_dir, tmp_path, "/Model_comparison") as (page, _):
         page.locator("h1").first.wait_for(timeout=60_000)
         menu = page.locator('[data-testid="stSidebarNav"] a')
         menu.first.wait_for(timeout=60_000)

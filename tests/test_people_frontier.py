@@ -23,11 +23,11 @@ def study(monkeypatch: pytest.MonkeyPatch):
 
     # four faces: FER2013 says 0 0 1 1, the crowd 0 2 2 -1 (the last one's majority is no emotion)
     inputs = pf.Inputs(public=_faces([0, 0, 1, 1], [0, 2, 2, -1]), private=_faces([0, 0, 1, 1], [0, 2, 2, -1]),
-                       photos=np.zeros((2, 48, 48, 1), np.float32), photo_labels=np.array([0, -1]))
+                       photos=np.zeros((1, 48, 48, 1), np.float32), photo_labels=np.array([0]), photo_count=2)
     crowd, labels = _onehot([0, 2, 2, 2]), _onehot([0, 0, 1, 1])  # a crowd-like and a label-like model
     fake = {"crowd": crowd, "labels": labels}
     monkeypatch.setattr(pf, "model_probs", lambda name, _: {
-        f"{part}_{flip}": (fake[name] if part != "photos" else _onehot([0, 0]))
+        f"{part}_{flip}": (fake[name] if part != "photos" else _onehot([0]))
         for part in ("public", "private", "photos") for flip in (0, 1)})
     times = {"crowd": 0.8, "labels": 1.5}
     monkeypatch.setattr(pf, "ms_per_face", lambda name: times[name])
@@ -36,7 +36,7 @@ def study(monkeypatch: pytest.MonkeyPatch):
 
 def test_scores_count_people_only_where_their_majority_is_an_emotion(study):
     pf, inputs = study
-    s = pf.scores({"public": _onehot([0, 2, 2, 2]), "private": _onehot([0, 0, 1, 1]), "photos": _onehot([0, 0])},
+    s = pf.scores({"public": _onehot([0, 2, 2, 2]), "private": _onehot([0, 0, 1, 1]), "photos": _onehot([0])},
                   inputs)
     assert s["publictest_ferplus"] == 1.0 and s["publictest_fer2013"] == 0.25
     assert s["privatetest_ferplus"] == pytest.approx(1 / 3) and s["privatetest_fer2013"] == 1.0

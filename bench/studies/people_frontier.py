@@ -37,12 +37,13 @@ import numpy as np
 from bench.common import RESULTS_DIR, ROOT
 from bench.common.fer2013 import LabelledFaces, load_test_split
 from bench.common.machine import machine_description
+from bench.studies.photo_settings import detect_all, model_inputs
 from fer_core.classifier import EmotionClassifier, load_classifier
 from fer_core.image_io import load_image
 from fer_core.model_zoo import get_model, load_model
 from fer_core.photo_eval import dataset_name, list_photos
-from fer_core.pipeline import FaceAnalyzer, largest_face
-from fer_core.preprocessing import crop_face, to_grayscale, to_model_input
+from fer_core.pipeline import FaceAnalyzer
+from fer_core.preprocessing import to_grayscale, to_model_input
 from fer_core.training.export import MAX_DEFAULT_MS_PER_FACE, read_fer2013_floor
 
 DEFAULT_MODELS = ("plain_vgg_votes", "plain_vgg_people", "plain_vgg_s1_kd", "plain_vgg_fast_kd")
@@ -56,8 +57,9 @@ WEIGHTS = tuple(round(0.1 * k, 1) for k in range(11))
 class Inputs:
     public: LabelledFaces
     private: LabelledFaces
-    photos: np.ndarray  # model input of each photo's largest face (the default detector and crop)
-    photo_labels: np.ndarray  # -1 where no face was found (counts as wrong)
+    photos: np.ndarray  # model input of the largest face of each photo that has one (the app's detector and crop)
+    photo_labels: np.ndarray  # those photos' labels
+    photo_count: int  # every photo: one without a face counts as wrong
 
 
 def load_inputs(photo_dir: Path) -> Inputs:
@@ -65,17 +67,12 @@ def load_inputs(photo_dir: Path) -> Inputs:
     if public is None or private is None or public.majority is None or private.majority is None:
         raise SystemExit("needs FER2013's PublicTest and PrivateTest with ferplus/votes.csv beside them")
     analyzer = FaceAnalyzer.default()
-    crops, labels = [], []
-    for photo in list_photos(photo_dir):
-        image = load_image(photo.path)
-        face = largest_face(analyzer.detect(image))
-        if face is None:  # kept as a wrong answer: a blank crop, its label never matched
-            crops.append(np.zeros((48, 48), np.uint8))
-            labels.append(-1)
-            continue
-        crops.append(crop_face(to_grayscale(image), face.box, analyzer.framing, face.landmarks))
-        labels.append(photo.label)
-    return Inputs(public, private, to_model_input(crops), np.asarray(labels))
+    photos = list_photos(photo_dir)
+    images = [load_image(p.path) for p in photos]
+    found = detect_all(analyzer, images, [p.label for p in photos])  # photo_settings' detection and crop
+    faces = model_inputs([to_grayscale(im) for im in images], found, analyzer.framing)
+    labels = np.array([f.label for f in found if f.detection is not None])
+    return Inputs(public, private, faces, labels, len(photos))
 
 
 def _probs(model: EmotionClassifier, x: np.ndarray, batch: int = 512) -> np.ndarray:
@@ -110,7 +107,7 @@ def scores(probs: dict[str, np.ndarray], inputs: Inputs) -> dict[str, float]:
 
     pub_people, pub_labels = on(inputs.public, probs["public"])
     priv_people, priv_labels = on(inputs.private, probs["private"])
-    photos = float(np.mean(probs["photos"].argmax(axis=1) == inputs.photo_labels))
+    photos = float(np.sum(probs["photos"].argmax(axis=1) == inputs.photo_labels) / inputs.photo_count)
     return {"publictest_ferplus": pub_people, "publictest_fer2013": pub_labels,
             "privatetest_ferplus": priv_people, "privatetest_fer2013": priv_labels, "photos": photos}
 
@@ -189,8 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine_description(),
         "floor": {"accuracy": floor.accuracy, "source": floor.source},
         "max_ms_per_face": MAX_DEFAULT_MS_PER_FACE,
-        "photos": {"name": dataset_name(args.photos), "count": int(len(inputs.photo_labels)),
-                   "faces_found": int(np.sum(inputs.photo_labels >= 0))},
+        "photos": {"name": dataset_name(args.photos), "count": inputs.photo_count,
+                   "faces_found": int(len(inputs.photo_labels))},
         "rows": rows,
         "best": max(eligible, key=lambda r: r["publictest_ferplus"]) if eligible else None,
     }

@@ -113,3 +113,14 @@ def test_the_default_limit_is_the_sizing_rule_the_load_benchmark_wrote(tmp_path)
     path = tmp_path / "sizing.json"
     path.write_text(json.dumps(rule))
     assert measured_sizing(path)["max_streams"] == 4
+
+
+def test_a_missing_or_damaged_sizing_rule_says_which_file_and_how_to_write_it(tmp_path) -> None:
+    from fer_core.errors import ConfigError
+    from fer_core.live.capacity import measured_sizing
+
+    damaged = tmp_path / "sizing.json"
+    damaged.write_text('{"streams_at_15fps": 2}')
+    for path in (tmp_path / "absent.json", damaged):
+        with pytest.raises(ConfigError, match=r"sizing rule .*bench\.capacity\.load"):
+            measured_sizing(path)

@@ -14,6 +14,7 @@
     <!-- BEGIN soak --> ... <!-- END soak -->              bench/results/soak.md (python -m bench.capacity.soak)
     <!-- BEGIN live_profile --> ... <!-- END live_profile -->   bench/results/live_profile.md (python -m bench.capacity.live_profile)
     <!-- BEGIN live_floor --> ... <!-- END live_floor -->       bench/results/live_floor.md (the same run, for the README)
+    <!-- BEGIN sizing --> ... <!-- END sizing -->          fer_core/live/sizing.json (python -m bench.capacity.load)
     <!-- BEGIN detect_every --> ... <!-- END detect_every -->   bench/results/detect_every.md (python -m bench.studies.detect_every)
     <!-- BEGIN fuzz_image --> ... <!-- END fuzz_image -->  bench/results/fuzz_image.md (python -m fuzz.report image)
     <!-- BEGIN image_size --> ... <!-- END image_size -->  bench/results/image_size.md (python -m bench.tables.image_size)
@@ -172,6 +173,20 @@ def headline(root: Path | None = None) -> str:
     return "".join(parts)
 
 
+def sizing_line() -> str:
+    """The sizing rule bench.capacity.load wrote, in one sentence for the README."""
+    from fer_core.live.capacity import SIZING_FILE, measured_sizing
+
+    if not SIZING_FILE.is_file():
+        return f"(not generated yet: {SIZING_FILE.relative_to(ROOT)})"
+    rule = measured_sizing()
+    return (f"One {rule['cpus']}-core server ({rule['processor']}) held **{rule['max_streams']} live webcams** with every "
+            f"stream at >= {rule['target_fps']:g} analysed FPS, {rule['streams_at_15fps']} at >= {rule['high_fps']:g}; "
+            f"{rule['cores_per_stream']} server cores per stream (`{rule['measured_by']}`, model `{rule['model']}`"
+            f"{' with flip TTA' if rule['flip_tta'] else ''}, {rule['date']}). `FER_MAX_STREAMS`' default is that "
+            f"number. Details: [Many webcams at once](docs/capacity.md).")
+
+
 def _file_section(path: Path) -> str:
     return path.read_text().strip() if path.is_file() else f"(not generated yet: {path.relative_to(ROOT)})"
 
@@ -191,6 +206,7 @@ def sections() -> dict[str, str]:
         "soak": _file_section(ROOT / "bench" / "results" / "soak.md"),
         "live_profile": _file_section(ROOT / "bench" / "results" / "live_profile.md"),
         "live_floor": _file_section(ROOT / "bench" / "results" / "live_floor.md"),
+        "sizing": sizing_line(),
         "detect_every": _file_section(ROOT / "bench" / "results" / "detect_every.md"),
         "fuzz_image": _file_section(ROOT / "bench" / "results" / "fuzz_image.md"),
         "image_size": _file_section(ROOT / "bench" / "results" / "image_size.md"),

@@ -1,23 +1,23 @@
 """How many live webcam streams this server process carries, and what a new one may have: the
-camera frame rate it asks for, and whether it may start at all.
+camera frame rate and size it asks for, and whether it may start at all.
 
-One server process decodes every camera frame of every stream and encodes a frame back for each
-one, whether or not it was analysed. A new stream therefore asks the browser for the full
-frame rate only while the process carries fewer than `FULL_RATE_STREAMS` live streams, and for
-`REDUCED_FPS` beyond that: half the video work per stream, while analysis stays near its
-per-stream share anyway (streams take turns at it: fer_core.live.gate). The request is a
-getUserMedia constraint, so the browser drops the frames itself; streams already running keep
-their rate. Beyond the full-rate streams a new stream also asks for a smaller picture
-(`FER_REDUCED_CAMERA_SIZE`, default 480x360 instead of 640x480): decoding, converting, drawing on
-and encoding a frame cost in proportion to its pixels, and BlazeFace sees a 128 or 192 pixel
-copy of the frame whatever its size (bench.capacity.live_profile measures the cut).
+One server process decodes every camera frame of every stream. A new stream therefore asks the
+browser for the full frame rate only while the process carries fewer than `FULL_RATE_STREAMS`
+live streams, and for `REDUCED_FPS` beyond that: half the decoding per stream, while analysis
+stays near its per-stream share anyway (streams take turns at it: fer_core.live.gate). The
+request is a getUserMedia constraint, so the browser drops the frames itself; streams already
+running keep their rate. Beyond the full-rate streams a new stream also asks for a smaller
+picture (`FER_REDUCED_CAMERA_SIZE`, default 480x360 instead of 640x480): decoding, converting,
+drawing on and encoding a frame cost in proportion to its pixels, and BlazeFace sees a 128 or
+192 pixel copy of the frame whatever its size (bench.capacity.live_profile measures the cut).
 
-That halves the video work, but the process also runs every stream's WebRTC packets on one event
-loop under one interpreter lock: past a few streams, streams stalled for seconds at a time
+The process also runs every stream's WebRTC packets on one event loop under one interpreter
+lock: past some number of streams, streams stall for seconds at a time
 (bench/results/load_uncapped/). So a process takes at most `FER_MAX_STREAMS` live streams
-(default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.capacity.load on 2 cores, where one
-stream more was never analysed at 10 FPS); a visitor beyond that is told the server is full
-instead of freezing everyone's video. Run more replicas for more streams (docs/deploying.md).
+(default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.capacity.load on 2 cores, the
+most streams it saw held with every stream at >= 10 analysed FPS); a visitor beyond that is told
+the server is full instead of freezing everyone's video. Run more replicas for more streams
+(docs/deploying.md).
 
 The default comes from the measurement itself: bench.capacity.load writes the sizing rule it
 found into sizing.json next to this module (shipped in the wheel), and this module reads it.
@@ -50,7 +50,14 @@ def measured_sizing(path: Path = SIZING_FILE) -> dict[str, Any]:
     """The sizing rule bench.capacity.load last measured: `max_streams` (every stream at >= 10
     analysed FPS on the machine it names), `streams_at_15fps`, `cores_per_stream` and where
     they come from."""
-    sizing: dict[str, Any] = json.loads(path.read_text())
+    try:
+        sizing: dict[str, Any] = json.loads(path.read_text())
+        int(sizing["max_streams"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(
+            f"The live sizing rule {path} is missing or damaged ({err}); reinstall fer_core or "
+            "write it again with `python -m bench.capacity.load --clients aiortc`."
+        ) from err
     return sizing
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.metadata
-import json
 import os
 import shlex
 import sys
@@ -36,6 +35,7 @@ from bench.common.fer2013 import LabelledFaces, accuracy, agreement, fer2013_roo
 from bench.common.frames import Frame, build_frames, moving_sequence, save_inputs
 from bench.common.machine import machine_description
 from bench.common.photo_set import Photo
+from bench.common.results import write_report
 from bench.common.stats import Budget
 from bench.tables.app_start import measure_app, measure_library
 from bench.tables.classify_speed import face_crops48, keras_rows, litert_rows
@@ -240,10 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"python -m bench: {exc}", file=sys.stderr)
             return 2
         raise
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     markdown = render_markdown(report)
-    (args.out / "report.md").write_text(markdown)
+    write_report(args.out, "report", report, markdown)
     print(markdown)
     _log(f"wrote {args.out / 'report.json'} and {args.out / 'report.md'}")
     return 0

@@ -54,6 +54,7 @@ import psutil
 
 from bench.capacity.load import CAMERA_FPS, WARMUP_S, RtcClients, camera_frames, cpu_s
 from bench.capacity.rtc_visitor import ServerFull
+from bench.common.results import write_report
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
 RESULTS = ROOT / "bench" / "results"
@@ -338,9 +339,7 @@ def floor_sentence(report: dict[str, Any]) -> str:
 
 
 def write_outputs(out: Path, report: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "live_profile.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "live_profile.md").write_text(markdown(report) + "\n")
+    write_report(out, "live_profile", report, markdown(report))
     (out / "live_floor.md").write_text(floor_sentence(report) + "\n")
 
 

@@ -55,6 +55,7 @@ import psutil
 
 from bench.capacity.rtc_visitor import ClientLoop, RtcVisitor, ServerFull, encode_vp8
 from bench.common.frames import moving_sequence
+from bench.common.results import write_report
 from tests.helpers.browser import STREAM_TIMEOUT_S, WebcamPage, camera_canvas, find_chromium, launch, write_y4m
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
@@ -415,9 +416,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def write_outputs(args: argparse.Namespace, report: dict[str, Any]) -> None:
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "load.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "load.md").write_text(markdown(report) + "\n")
+    write_report(args.out, "load", report, markdown(report))
     target = args.sizing or (SIZING_FILE if args.out == RESULTS and report.get("clients") == "aiortc"
                              else args.out / "sizing.json")
     target.write_text(json.dumps(sizing(report), indent=2) + "\n")

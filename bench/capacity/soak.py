@@ -38,6 +38,7 @@ import numpy as np
 import psutil
 
 from bench.capacity.load import CAMERA_FPS, camera_frames, cpu_s, machine_busy_s
+from bench.common.results import write_report
 from tests.helpers.browser import STREAM_TIMEOUT_S, WebcamPage, find_chromium, launch, write_y4m
 from tests.helpers.streamlit_server import ROOT, free_port, running, streamlit_command, streamlit_env, wait_healthy
 
@@ -279,9 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stream": stream, "session_samples": sessions,
         "summary": summarise(stream, sessions, expired, start), "probe": probe,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "soak.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "soak.md").write_text(markdown(report) + "\n")
+    write_report(args.out, "soak", report, markdown(report))
     print(markdown(report))
     return 0
 

@@ -30,6 +30,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from bench.common.results import write_report
 from fer_core.image_io import load_image
 from fer_core.labels import EMOTIONS
 from fer_core.photo_eval import list_photos
@@ -153,9 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "frames": args.frames, "speed": args.speed, "model": default_model_name(), "flip_tta": default_flip_tta(),
               "detector": DEFAULT_DETECTOR, "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "date": time.strftime("%Y-%m-%d")}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "detect_every.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / "detect_every.md").write_text(markdown(report) + "\n")
+    write_report(args.out, "detect_every", report, markdown(report))
     print(markdown(report))
     return 0
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -30,6 +29,7 @@ import numpy as np
 from bench.common import RESULTS_DIR
 from bench.common.machine import machine_description
 from bench.common.photo_set import FRAME_H, FRAME_W, TURNED_FACES, Photo, build_photo_set
+from bench.common.results import write_report
 from bench.common.scoring import IOU_MATCH, score
 from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_DESCRIPTIONS, DETECTOR_NAMES, FaceDetector, create_detector
 
@@ -241,9 +241,7 @@ def run(names: Sequence[str], runs: int, out_dir: Path, download: bool = True) -
         print(f"{name:16s} found {all_faces.found}/{all_faces.faces}, "
               f"false {all_faces.false_detections} + {categories['negative'].false_detections} on no-face, "
               f"{timing['median_ms']:.1f} ms median ({eval_s:.0f} s)", file=sys.stderr)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "detectors.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out_dir / "detectors.md").write_text(render_markdown(report))
+    write_report(out_dir, "detectors", report, render_markdown(report))
     return report
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 from bench.common import RESULTS_DIR
 from bench.common.fer2013 import fer2013_root
 from bench.common.machine import machine_description
+from bench.common.results import write_report
 from fer_core.detection import DEFAULT_DETECTOR, DETECTOR_NAMES, FaceDetector, create_detector
 from fer_core.labels import EMOTIONS
 from fer_core.preprocessing import INPUT_SIZE, eye_roll
@@ -197,9 +197,7 @@ def run(detector_name: str, count: int, seed: int, out_dir: Path, root: Path | N
     main_border = "replicate"
     b = report["borders"][main_border]
     report["fit"] = {"border": main_border, **{q: round(b[q]["median"], 2) for q in ("scale", "shift_x", "shift_y")}}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "framing.json").write_text(json.dumps(report, indent=1) + "\n")
-    (out_dir / "framing.md").write_text(render_markdown(report))
+    write_report(out_dir, "framing", report, render_markdown(report))
     return report
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ import numpy as np
 from bench.common import RESULTS_DIR, ROOT
 from bench.common.fer2013 import LabelledFaces, load_test_split
 from bench.common.machine import machine_description
+from bench.common.results import write_report
 from bench.studies.photo_settings import detect_all, model_inputs
 from fer_core.classifier import EmotionClassifier, load_classifier
 from fer_core.image_io import load_image
@@ -191,9 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rows": rows,
         "best": max(eligible, key=lambda r: r["publictest_ferplus"]) if eligible else None,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "people_frontier.json").write_text(json.dumps(report, indent=1) + "\n")
-    (args.out / "people_frontier.md").write_text(render_markdown(report))
+    write_report(args.out, "people_frontier", report, render_markdown(report))
     print((args.out / "people_frontier.md").read_text())
     return 0
 

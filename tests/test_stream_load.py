@@ -101,7 +101,9 @@ def test_the_default_limit_is_the_sizing_rule_the_load_benchmark_wrote(tmp_path)
     from fer_core.live.capacity import measured_sizing
 
     assert READ_FILE == SIZING_FILE  # the file the benchmark writes is the one the app reads
-    assert DEFAULT_MAX_STREAMS == measured_sizing()["max_streams"] >= 1
+    from fer_core.live.capacity import default_max_streams, usable_cpus
+
+    assert DEFAULT_MAX_STREAMS == default_max_streams(measured_sizing(), usable_cpus()) >= 1
     # the rule as the benchmark derives it from its levels: every stream connected, none stalled, >= 10 FPS
     level = {"streams": 4, "connected": 4, "stalled_streams": 0, "unsampled_streams": 0, "analysed_fps_min": 12.0,
              "server_cpu_cores": 1.2}
@@ -124,3 +126,20 @@ def test_a_missing_or_damaged_sizing_rule_says_which_file_and_how_to_write_it(tm
     for path in (tmp_path / "absent.json", damaged):
         with pytest.raises(ConfigError, match=r"sizing rule .*bench\.capacity\.load"):
             measured_sizing(path)
+
+
+def test_the_default_limit_scales_down_on_fewer_cpus_than_measured_never_up(tmp_path) -> None:
+    from fer_core.live.capacity import default_max_streams, usable_cpus
+
+    rule = {"max_streams": 8, "cpus": 2}
+    assert [default_max_streams(rule, cpus) for cpus in (0.25, 1, 1.5, 2, 16)] == [1, 4, 6, 8, 8]
+    # a cgroup quota caps the CPUs (v2: "quota period"; v1: two files); "max" / -1 means none
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert usable_cpus(tmp_path) == min(1.5, usable_cpus(tmp_path / "absent"))
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert usable_cpus(tmp_path) == usable_cpus(tmp_path / "absent") >= 1
+    (tmp_path / "cpu.max").unlink()
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert usable_cpus(tmp_path) == 0.5

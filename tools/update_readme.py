@@ -184,7 +184,8 @@ def sizing_line() -> str:
             f"stream at >= {rule['target_fps']:g} analysed FPS, {rule['streams_at_15fps']} at >= {rule['high_fps']:g}; "
             f"{rule['cores_per_stream']} server cores per stream (`{rule['measured_by']}`, model `{rule['model']}`"
             f"{' with flip TTA' if rule['flip_tta'] else ''}, {rule['date']}). `FER_MAX_STREAMS`' default is that "
-            f"number. Details: [Many webcams at once](docs/capacity.md).")
+            f"number, scaled down in proportion where a process has fewer CPUs (affinity or cgroup quota). "
+            f"Details: [Many webcams at once](docs/capacity.md).")
 
 
 def _file_section(path: Path) -> str:

@@ -15,9 +15,9 @@ The process also runs every stream's WebRTC packets on one event loop under one 
 lock: past some number of streams, streams stall for seconds at a time
 (bench/results/load_uncapped/). So a process takes at most `FER_MAX_STREAMS` live streams
 (default `DEFAULT_MAX_STREAMS`: the sizing rule measured by bench.capacity.load on 2 cores, the
-most streams it saw held with every stream at >= 10 analysed FPS); a visitor beyond that is told
-the server is full instead of freezing everyone's video. Run more replicas for more streams
-(docs/deploying.md).
+most streams it saw held with every stream at >= 10 analysed FPS, scaled down on fewer CPUs);
+a visitor beyond that is told the server is full instead of freezing everyone's video. Run more
+replicas for more streams (docs/deploying.md).
 
 The default comes from the measurement itself: bench.capacity.load writes the sizing rule it
 found into sizing.json next to this module (shipped in the wheel), and this module reads it.
@@ -26,6 +26,7 @@ found into sizing.json next to this module (shipped in the wheel), and this modu
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -61,7 +62,33 @@ def measured_sizing(path: Path = SIZING_FILE) -> dict[str, Any]:
     return sizing
 
 
-DEFAULT_MAX_STREAMS: int = int(measured_sizing()["max_streams"])  # the measured rule, never typed in
+def usable_cpus(cgroup: Path = Path("/sys/fs/cgroup")) -> float:
+    """The CPUs this process may use: its CPU affinity, capped by a cgroup CPU quota where one is
+    set (`docker run --cpus`, a Kubernetes CPU limit, a platform's dyno size)."""
+    cpus = float(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    for quota_file, period_file in (("cpu.max", None), ("cpu/cpu.cfs_quota_us", "cpu/cpu.cfs_period_us")):
+        try:
+            fields = (cgroup / quota_file).read_text().split()
+            quota, period = fields[0], (fields[1] if period_file is None else (cgroup / period_file).read_text())
+            if quota not in ("max", "-1"):
+                return min(cpus, int(quota) / int(period))
+        except (OSError, ValueError, IndexError, ZeroDivisionError):
+            continue
+    return cpus
+
+
+def default_max_streams(sizing: Mapping[str, Any], cpus: float) -> int:
+    """The measured rule's streams, scaled down in proportion on a machine with fewer CPUs than
+    the one it was measured on (the streams' work is CPU-bound there), never up: one process
+    runs every stream's WebRTC under one interpreter lock, so more cores do not carry more
+    streams in it (run more replicas instead). At least 1."""
+    streams = int(sizing["max_streams"])
+    measured_on = float(sizing.get("cpus") or cpus)
+    return max(1, int(streams * min(1.0, cpus / measured_on)))
+
+
+# the measured rule (never typed in), for the CPUs this process has
+DEFAULT_MAX_STREAMS: int = default_max_streams(measured_sizing(), usable_cpus())
 
 
 class StreamActivity:

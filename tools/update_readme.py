@@ -175,11 +175,12 @@ def headline(root: Path | None = None) -> str:
 
 def sizing_line() -> str:
     """The sizing rule bench.capacity.load wrote, in one sentence for the README."""
-    from fer_core.live.capacity import SIZING_FILE, measured_sizing
+    import json
 
-    if not SIZING_FILE.is_file():
-        return f"(not generated yet: {SIZING_FILE.relative_to(ROOT)})"
-    rule = measured_sizing()
+    path = ROOT / "fer_core" / "live" / "sizing.json"  # fer_core.live.capacity reads it at import
+    if not path.is_file():
+        return f"(not generated yet: {path.relative_to(ROOT)})"
+    rule = json.loads(path.read_text())
     return (f"One {rule['cpus']}-core server ({rule['processor']}) held **{rule['max_streams']} live webcams** with every "
             f"stream at >= {rule['target_fps']:g} analysed FPS, {rule['streams_at_15fps']} at >= {rule['high_fps']:g}; "
             f"{rule['cores_per_stream']} server cores per stream (`{rule['measured_by']}`, model `{rule['model']}`"

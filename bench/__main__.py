@@ -120,7 +120,7 @@ def fer_section(args: argparse.Namespace, plan: Plan, inputs: Path, report: dict
     if len(ours) != len(frames):  # --detectors left the default out
         ours = pipeline_rows([DEFAULT_DETECTOR], classifier, frames, plan.pipeline)
     clf_row = next((r for r in report["classification"] if r["model"] == report["default_model"]
-                    and r["runtime"] == "LiteRT float32" and r["status"] == "measured"), None)
+                    and r.get("runtime_key") == "float" and r["status"] == "measured"), None)
     return compare(raw, started, frames, photos, ours, our_photos, clf_row["batch1_p50_ms"] if clf_row else None,
                    labelled)
 

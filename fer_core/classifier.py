@@ -176,16 +176,27 @@ class KerasClassifier(_SingleModelClassifier):
 
 
 class EnsembleClassifier:
-    """The mean of several classifiers' probabilities."""
+    """The mean of several classifiers' probabilities, weighted where `weights` is given (a
+    blend fitted on PublicTest: `fer_core.blend`)."""
 
-    def __init__(self, members: Sequence[EmotionClassifier], name: str | None = None) -> None:
+    def __init__(self, members: Sequence[EmotionClassifier], name: str | None = None,
+                 weights: Sequence[float] | None = None) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one member")
         self.members = list(members)
         self.name = name or "ensemble(" + "+".join(m.name for m in self.members) + ")"
+        if weights is None:
+            weights = [1.0] * len(self.members)
+        w = np.asarray(weights, np.float64)
+        if w.shape != (len(self.members),) or (w < 0).any() or w.sum() <= 0:
+            raise ConfigError(f"an ensemble of {len(self.members)} needs as many non-negative weights, "
+                              f"not all zero (got {list(weights)})")
+        self.weights = (w / w.sum()).astype(np.float32)
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        return np.mean([m.predict(faces) for m in self.members], axis=0).astype(np.float32)
+        # a member with weight 0 is not run: a blend costs only what it uses
+        return np.asarray(sum(w * m.predict(faces) for w, m in zip(self.weights, self.members) if w > 0),
+                          np.float32)
 
 
 def load_classifier(path: str | os.PathLike, *, flip_tta: bool = False, num_threads: int = 2) -> EmotionClassifier:

@@ -8,7 +8,8 @@
     models/NAME/history.csv           per-epoch training log, train_config.json the recipe
     models/NAME/card.md               the model card, written by `python -m fer_core card`
 
-An index entry with "members" is an ensemble: the mean of those models' probabilities. An entry's
+An index entry with "members" is an ensemble: the mean of those models' probabilities, weighted
+by its "weights" where it has them (a blend fitted on PublicTest: fer_core.blend). An entry's
 "temperature" (fitted on PublicTest by `python -m fer_core calibrate`; fer_core.calibration)
 scales the model's probabilities wherever it is loaded by name, and a vote-trained model's
 "class_bias" (its prior correction, fitted with the temperature) shifts them after that.
@@ -63,6 +64,10 @@ class ModelInfo:
     folder: Path
     title: str = ""
     members: list[str] = field(default_factory=list)  # non-empty for an ensemble
+    weights: list[float] | None = None  # an ensemble's member weights (a blend); None: the plain mean
+    # an ensemble that always runs its members' files of this runtime (a blend of the int8 files:
+    # a third of the float time on CPU, so two networks and their mirror images fit the default's budget)
+    member_runtime: str | None = None
     temperature: float = 1.0  # fer_core.calibration; 1.0: probabilities as the network gives them
     class_bias: list[float] | None = None  # fer_core.calibration.prior_bias; None: no prior correction
 
@@ -76,7 +81,14 @@ class ModelInfo:
         return self.folder / (FLOAT_FILE if runtime == "float" else INT8_FILE)
 
     def has_runtime(self, runtime: str) -> bool:
-        return self.is_ensemble or self.file(runtime).is_file()
+        if self.is_ensemble:  # one with fixed member files has no other runtime to offer
+            return self.member_runtime is None or runtime == "float"
+        return self.file(runtime).is_file()
+
+    @property
+    def runtime_description(self) -> str:
+        """What runs for this model's "float" runtime, in words."""
+        return "LiteRT int8 (dynamic range) members" if self.member_runtime == "int8" else "LiteRT float32"
 
     def metrics(self) -> dict[str, Any] | None:
         return _read_json(self.folder / METRICS_FILE)
@@ -144,7 +156,8 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
     index = read_index(root)
     return [
         ModelInfo(name, root / name, entry.get("title", name), list(entry.get("members", [])),
-                  float(entry.get("temperature", 1.0)), entry.get("class_bias"))
+                  entry.get("weights"), entry.get("member_runtime"), float(entry.get("temperature", 1.0)),
+                  entry.get("class_bias"))
         for name, entry in index.get("models", {}).items()
     ]
 
@@ -200,9 +213,9 @@ def load_model(
     model's temperature unless `calibrated` is False (for fitting a new one)."""
     info = get_model(name, root)
     if info.is_ensemble:
-        members = [load_model(m, runtime=runtime, flip_tta=flip_tta, num_threads=num_threads, root=root,
-                              calibrated=calibrated) for m in info.members]
-        return EnsembleClassifier(members, name=info.name)
+        members = [load_model(m, runtime=info.member_runtime or runtime, flip_tta=flip_tta, num_threads=num_threads,
+                              root=root, calibrated=calibrated) for m in info.members]
+        return EnsembleClassifier(members, name=info.name, weights=info.weights)
     path = info.file(runtime)
     if runtime == "int8" and not path.is_file():
         raise ModelNotFoundError(f"{info.name} ships no quantized variant (it lost accuracy; see its card)")

@@ -191,7 +191,9 @@ def show_detail(entry: ModelEntry) -> None:
                 "ece": st.column_config.NumberColumn("ECE", format="%.3f", help=COLUMN_HELP["ece"]),
                 "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f", help=COLUMN_HELP["size_mb"]),
                 "shipped": st.column_config.CheckboxColumn("shipped", help="Whether the app can run this variant.")})
-            st.caption("The app runs float32; flip TTA and int8 can be chosen in the sidebar (int8 only where it "
+            st.caption("This blend always runs its members' int8 files; flip TTA can be chosen in the sidebar."
+                       if entry.info.member_runtime else
+                       "The app runs float32; flip TTA and int8 can be chosen in the sidebar (int8 only where it "
                        "is shipped).")
     with tabs[3]:
         if entry.history:

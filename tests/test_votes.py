@@ -166,6 +166,36 @@ def test_train_on_votes_then_evaluate_reports_both_benchmarks(tmp_path, syntheti
     assert correction["strength"] in PRIOR_STRENGTHS
     assert abs(sum(correction["training_prior"].values()) - 1.0) < 1e-3
     assert ("class_bias" in entry) == (correction["strength"] > 0)
+    # `blend` weights two shipped models on PublicTest and ships them as an ensemble: two copies of
+    # one model, so every weighting scores the same and the blend scores what its member does
+    shutil.copytree(models / "votes", models / "votes2")
+    index = json.loads((models / "index.json").read_text())
+    index["models"]["votes2"] = dict(index["models"]["votes"])
+    (models / "index.json").write_text(json.dumps(index))
+    done = run_cli("blend", "crowd_blend", "--members", "votes,votes2", "--data", str(data), env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    entry = json.loads((models / "index.json").read_text())["models"]["crowd_blend"]
+    assert entry["members"] == ["votes", "votes2"] and abs(sum(entry["weights"]) - 1) < 1e-9
+    assert len(entry["blend"]["table"]) == 9 and entry["blend"]["rule"].startswith("highest PublicTest FER+")
+    blended = json.loads((models / "crowd_blend" / "metrics.json").read_text())
+    member = json.loads((models / "votes" / "metrics.json").read_text())
+    assert blended["ferplus"]["confusion_matrix"] == member["ferplus"]["confusion_matrix"]
+    assert "A blend: the probabilities of" in (models / "crowd_blend" / "card.md").read_text()
+    # the same over the quantized files, where export kept them; a clear refusal where it did not
+    done = run_cli("blend", "crowd_q", "--members", "votes,votes2", "--data", str(data), "--runtime", "int8", env=env)
+    if (models / "votes" / "model_int8.tflite").is_file():
+        assert done.returncode == 0, done.stderr[-3000:]
+        entry = json.loads((models / "index.json").read_text())["models"]["crowd_q"]
+        assert entry["member_runtime"] == "int8" and "the int8 files" in entry["blend"]["fitted_on"]
+        assert json.loads((models / "crowd_q" / "metrics.json").read_text())["runtime"].startswith("LiteRT int8")
+    else:
+        assert done.returncode == 1 and "no int8 file for votes, votes2" in done.stderr
+    floor = tmp_path / "floor.json"
+    floor.write_text(json.dumps({"publictest_accuracy": 1.01, "source": "an impossible floor"}))
+    done = run_cli("blend", "no_blend", "--members", "votes,votes2", "--data", str(data), "--fer2013-floor",
+                   str(floor), env=env)
+    assert done.returncode == 1 and "no weighting of these members reaches the FER2013 floor" in done.stderr
+    assert "no_blend" not in json.loads((models / "index.json").read_text())["models"]
     bad = run_cli("train", "--arch", "baseline_cnn", "--data", str(synthetic_data), "--out", str(tmp_path / "r2"),
                   "--epochs", "1", "--labels", "crowd", env=env)
     assert bad.returncode != 0 and "--labels" in bad.stderr

@@ -120,6 +120,8 @@ def sidebar_settings() -> Settings:
     if st.session_state[RUNTIME] not in runtimes:
         st.session_state[RUNTIME] = st.session_state["_w_" + RUNTIME] = "float"
     sb.radio("Runtime", runtimes, key="_w_" + RUNTIME, on_change=_store, args=(RUNTIME,), horizontal=True,
+             # a blend of int8 files has one runtime, its members' quantized files: say so, not "float"
+             format_func=lambda r: "int8 (its members' files)" if r == "float" and selected.member_runtime else r,
              help="int8: the dynamic-range quantized model, where it kept accuracy.")
     chosen = st.session_state[MIN_SCORE]
     return Settings(

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from fer_core.blend import WEIGHT_STEP
 from fer_core.labels import EMOTIONS
-from fer_core.model_zoo import CARD_FILE, ModelInfo
+from fer_core.model_zoo import CARD_FILE, ModelInfo, read_index
 
 INTENDED_USE = """\
 ## Intended use
@@ -103,6 +104,14 @@ def _labels_line(c: dict[str, Any]) -> list[str]:
 
 
 def _recipe(info: ModelInfo, cfg: dict[str, Any] | None) -> str:
+    if info.is_ensemble and info.weights:
+        fit = read_index(info.folder.parent)["models"][info.name].get("blend", {})
+        parts = ", ".join(f"{w:g} x {m}" for w, m in zip(info.weights, info.members))
+        return (f"## Recipe\nA blend: the probabilities of {parts} (see their cards), weighted. The weights were "
+                f"chosen on {fit.get('fitted_on', 'PublicTest')} by `python -m fer_core blend` from a grid of "
+                f"steps of {WEIGHT_STEP:g}: {fit.get('rule', 'see models/index.json')} (PublicTest: "
+                f"{fit.get('publictest_people', float('nan')):.2%} agreement with people, "
+                f"{fit.get('publictest_fer2013', float('nan')):.2%} on FER2013's labels). No weights of its own.\n")
     if info.is_ensemble:
         return "## Recipe\nThe mean of the probabilities of: " + ", ".join(info.members) + " (see their cards).\n"
     if not cfg:

@@ -139,7 +139,7 @@ def evaluate_shipped(name: str, data: str | os.PathLike, *, root: Path | None = 
     metrics.update(
         model=info.name,
         title=info.title,
-        runtime="LiteRT float32",
+        runtime=info.runtime_description,
         file=None if info.is_ensemble else FLOAT_FILE,
         members=info.members or None,
         file_bytes=_file_bytes(info, "float"),

@@ -208,20 +208,69 @@ def ensembles_with(names: list[str], root: Path | None = None) -> list[str]:
 
 
 def ship_ensemble(name: str, members: list[str], data: str | os.PathLike, *, title: str = "",
-                  root: Path | None = None, make_default: bool = False) -> dict[str, Any]:
-    """Register an ensemble of shipped models, evaluate it and write its card."""
+                  root: Path | None = None, make_default: bool = False,
+                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Register an ensemble of shipped models (`extra`: more index fields, e.g. a blend's
+    "weights"), evaluate it and write its card."""
     from fer_core.training.card import write_card
     from fer_core.training.evaluate import evaluate_shipped
 
     root = Path(root or models_dir())
     for m in members:
-        get_model(m, root)  # fails clearly on an unknown member
+        info = get_model(m, root)  # fails clearly on an unknown member
+        if info.is_ensemble:
+            raise ConfigError(f"{m} is an ensemble itself: name its members ({', '.join(info.members)})")
     (root / name).mkdir(parents=True, exist_ok=True)
-    update_index(root, name, {"title": title or f"ensemble of {', '.join(members)}", "members": members},
-                 make_default=make_default)
+    update_index(root, name, {"title": title or f"ensemble of {', '.join(members)}", "members": members,
+                              **(extra or {})}, make_default=make_default)
     metrics = evaluate_shipped(name, data, root=root)
     write_card(get_model(name, root))
     return metrics
+
+
+def ship_blend(name: str, members: list[str], data: str | os.PathLike, *, fer2013_floor: Fer2013Floor | None,
+               flip_tta: bool = False, runtime: str = "float", root: Path | None = None) -> dict[str, Any]:
+    """Fit member weights on PublicTest (fer_core.blend.fit_blend: the most agreement with people
+    at or above the FER2013 floor), run the way the blend will run (`flip_tta`; `runtime` "int8":
+    always the members' quantized files), and register the blend as an ensemble with those
+    weights and the fit's record; then evaluate it."""
+    from fer_core.blend import fit_blend
+    from fer_core.model_zoo import load_model
+    from fer_core.training.data import load_dataset
+    from fer_core.training.evaluate import EVAL_THREADS, predict_images, with_votes_if_found
+    from fer_core.training.votes import majority
+
+    root = Path(root or models_dir())
+    if len(members) < 2:
+        raise ConfigError("a blend needs at least two members")
+    lacking = [m for m in members if not get_model(m, root).has_runtime(runtime)]
+    if lacking:
+        raise ConfigError(f"no {runtime} file for {', '.join(lacking)}: a blend runs one kind of file for all members")
+    dataset = with_votes_if_found(load_dataset(data))
+    val = dataset["val"]
+    if val.votes is None:
+        raise ConfigError("fitting a blend needs the FER+ votes beside the data (ferplus/votes.csv)")
+    probs = [predict_images(load_model(m, root=root, runtime=runtime, flip_tta=flip_tta, num_threads=EVAL_THREADS),
+                            val.images) for m in members]
+    try:
+        choice = fit_blend(probs, val.labels, majority(val.votes), None if fer2013_floor is None else
+                           fer2013_floor.accuracy)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    floor_words = ("" if fer2013_floor is None else
+                   f" among the weights at least as accurate on FER2013's PublicTest labels as "
+                   f"{fer2013_floor.source} ({fer2013_floor.accuracy:.2%})")
+    how = ", ".join(x for x in ("with flip TTA" if flip_tta else "", "the int8 files" if runtime == "int8" else "") if x)
+    record = {"fitted_on": f"PublicTest ({len(val.labels)} images){', ' + how if how else ''}",
+              "rule": f"highest PublicTest FER+ majority accuracy{floor_words}",
+              "publictest_people": round(choice.people, 4), "publictest_fer2013": round(choice.fer2013, 4),
+              "table": choice.table}
+    title = "blend of " + ", ".join(f"{w:g} x {m}" for w, m in zip(choice.weights, members)) + \
+        (" (int8 files)" if runtime == "int8" else "")
+    extra: dict[str, Any] = {"weights": list(choice.weights), "blend": record}
+    if runtime != "float":
+        extra["member_runtime"] = runtime
+    return ship_ensemble(name, members, data, title=title, root=root, extra=extra)
 
 
 def retire_model(name: str, root: Path | None = None) -> None:
@@ -270,11 +319,11 @@ class DefaultChoice:
 
 def choose_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAULT_MS_PER_FACE,
                    benchmark: str = "ferplus", fer2013_floor: Fer2013Floor | None = None) -> DefaultChoice:
-    """The single model that agrees most with people *as the app would run it*: the highest
-    FER+ majority accuracy on PublicTest among the models at most `max_ms_per_face` per face
-    (their stored batch-1 median). Models evaluated without FER+ votes are compared on FER2013's
-    PublicTest labels instead, and only when no model has FER+ figures. Ensembles are the "most
-    accurate option" instead (model_zoo.most_accurate). PrivateTest never decides.
+    """The model that agrees most with people *as the app would run it*: the highest FER+
+    majority accuracy on PublicTest among the models at most `max_ms_per_face` per face (their
+    stored batch-1 median; an ensemble's covers all its members, so only small ones qualify).
+    Models evaluated without FER+ votes are compared on FER2013's PublicTest labels instead, and
+    only when no model has FER+ figures. PrivateTest never decides.
 
     A model runs with flip TTA when its PublicTest score with flip TTA is higher and twice its
     per-face time (a face and its mirror: at most two single calls) stays within
@@ -288,7 +337,7 @@ def choose_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
     from fer_core.model_zoo import list_models
 
     root = Path(root or models_dir())
-    singles = [(m, m.readable_metrics()) for m in list_models(root) if not m.is_ensemble]
+    singles = [(m, m.readable_metrics()) for m in list_models(root)]
     on_votes = benchmark == "ferplus" and any("publictest_accuracy" in x.get("ferplus", {}) for _, x in singles)
 
     def score(record: dict[str, Any]) -> float | None:
@@ -315,7 +364,7 @@ def choose_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
     if not candidates:
         floor = (f" and at least {fer2013_floor.accuracy:.2%} on FER2013's PublicTest labels "
                  f"(below it: {', '.join(below_floor)})" if fer2013_floor is not None else "")
-        raise ConfigError(f"no evaluated single model runs at <= {max_ms_per_face} ms per face{floor}; "
+        raise ConfigError(f"no evaluated model runs at <= {max_ms_per_face} ms per face{floor}; "
                           f"evaluate one first")
     _, best, flip = max(candidates)
     rule = DEFAULT_RULE_VOTES if on_votes else DEFAULT_RULE_LABELS
@@ -366,6 +415,7 @@ __all__ = [
     "read_fer2013_floor",
     "retire_model",
     "select_default",
+    "ship_blend",
     "ship_ensemble",
     "ship_run",
     "update_index",

@@ -139,7 +139,7 @@ def _synthetic_report(**changes) -> dict:
         "default_detector": "blazeface", "default_model": "m",
         "pipeline": [{"detector": "blazeface", "frame": "640x480, 1 face", "width": 640, "height": 480,
                       "faces": 1, "p50_ms": 9.0, "p95_ms": 25.0}],
-        "classification": [{"model": "m", "runtime": "LiteRT float32", "status": "measured", "batch1_p50_ms": 0.8}],
+        "classification": [{"model": "m", "runtime": "LiteRT float32", "runtime_key": "float", "status": "measured", "batch1_p50_ms": 0.8}],
         "webcam": {"share_analysed": 0.9, "analysed_fps": 27.0, "keeps_up": False},
         "fer_package": {"frames": [{"frame": "640x480, 1 face", "speedup": 6.0, "ours_p50_ms": 9.0,
                                     "fer_p50_ms": 54.0}]},

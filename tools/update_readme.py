@@ -68,19 +68,30 @@ def default_sentence(root: Path | None, models: list, default: str) -> str:
     text += (f": on PrivateTest as the app runs it, {_pct(people)} agreement with people and "
              if people is not None else ": on PrivateTest as the app runs it, ")
     text += f"{_pct(run['accuracy'])} on FER2013's labels."
-    if on_votes:
-        try:
-            alt = choose_default(root, benchmark="fer2013")
-        except ValueError:
-            return text
-        if alt.name != default or alt.flip_tta != flip:
-            other = _as_run(by_name[alt.name], alt.flip_tta)
-            other_people = other.get("ferplus", {}).get("accuracy")
-            text += (f" What putting people first costs: the model the FER2013-labels rule would choose, "
-                     f"`{alt.name}`{' + flip TTA' if alt.flip_tta else ''}, scores {_pct(other['accuracy'])} on "
-                     f"FER2013's labels ({100 * (other['accuracy'] - run['accuracy']):+.2f} points against the "
-                     f"default) and {_pct(other_people)} agreement with people.")
+    cost = people_first_cost(root)
+    if cost:
+        text += " What putting people first costs: " + cost
     return text
+
+
+def people_first_cost(root: Path | None = None) -> str:
+    """One sentence: the model the FER2013-labels rule would choose instead of the default, and
+    how it scores on both benchmarks against it ('' when the rule ranks on FER2013's labels or
+    both rules agree)."""
+    if not default_rule(root).startswith("highest FER+"):
+        return ""
+    try:
+        alt = choose_default(root, benchmark="fer2013")
+    except ValueError:
+        return ""
+    default, flip = default_model_name(root), default_flip_tta(root)
+    if alt.name == default and alt.flip_tta == flip:
+        return ""
+    run = _as_run(get_model(default, root).metrics() or {}, flip)
+    other = _as_run(get_model(alt.name, root).metrics() or {}, alt.flip_tta)
+    return (f"the model the FER2013-labels rule would choose, `{alt.name}`{' + flip TTA' if alt.flip_tta else ''}, "
+            f"scores {_pct(other['accuracy'])} on FER2013's labels ({100 * (other['accuracy'] - run['accuracy']):+.2f} "
+            f"points against the default) and {_pct(other.get('ferplus', {}).get('accuracy'))} agreement with people.")
 
 
 def _pct(x: float | None) -> str:
@@ -169,6 +180,10 @@ def headline(root: Path | None = None) -> str:
             parts.append(f" The `fer` package on the same faces: {_pct(acc['fer'])} on FER2013's labels"
                          + (f", {_pct(people)} agreement with people" if people is not None else "")
                          + " (`python -m bench`).")
+    parts.append(f" How the default is chosen: {default_rule(root)} (`python -m fer_core select-default`).")
+    cost = people_first_cost(root)
+    if cost:
+        parts.append(" What putting people first costs: " + cost)
     parts.append(" Details: [docs/models.md](docs/models.md).")
     return "".join(parts)
 

@@ -54,8 +54,10 @@ declare -A RUNS=(
   # the fer package's FER2013 floor there, so select-default kept the old default
   # taught by three: the crowd model, the people model and the FER2013 default, so a second
   # people-style network differs from plain_vgg_people (its ensemble partner under the 2 ms budget);
-  # 50 epochs (~85 minutes alone on 2 cores) leave a session time to export, evaluate and select; a
-  # fixed count, because a --minutes run sized while other work shares the CPU gets too few epochs
+  # 50 epochs (~110 minutes on 2 cores with light work beside it) leave a session time to export, evaluate
+  # and select; a fixed count, because a --minutes run sized while other work shares the CPU gets too few
+  # epochs. Exported as plain_vgg_people2: every blend with it lost on PublicTest to
+  # blend_votes_people_s1kd, so it was retired (docs/models.md)
   [plain_vgg_w24_s3_people_kd3]="--arch plain_vgg --width 24 --seed 3 --epochs 50 --labels mix:0.7 --teacher plain_vgg_votes,plain_vgg_people,plain_vgg_s1_kd --teacher-weight 0.5"
   [plain_vgg_w24_s6_people_long]="--arch plain_vgg --width 24 --seed 6 --epochs 120 --labels mix:0.6 --teacher plain_vgg_votes,plain_vgg_s1_kd --teacher-weight 0.5"
 )

@@ -46,7 +46,8 @@ from fer_core.pipeline import FaceAnalyzer
 from fer_core.preprocessing import to_grayscale, to_model_input
 from fer_core.training.export import MAX_DEFAULT_MS_PER_FACE, read_fer2013_floor
 
-DEFAULT_MODELS = ("plain_vgg_votes", "plain_vgg_people", "plain_vgg_s1_kd", "plain_vgg_fast_kd")
+DEFAULT_MODELS = ("blend_votes_people_s1kd", "blend_votes_s1kd", "plain_vgg_votes", "plain_vgg_people", "plain_vgg_s1_kd",
+                  "plain_vgg_fast_kd")
 DEFAULT_PAIR = ("plain_vgg_votes", "plain_vgg_s1_kd")
 DEFAULT_PHOTOS = ROOT.parent / "shared" / "data" / "expressions_dev"
 FLOOR_FILE = RESULTS_DIR / "fer_floor.json"

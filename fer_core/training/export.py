@@ -337,14 +337,14 @@ def choose_default(root: Path | None = None, max_ms_per_face: float = MAX_DEFAUL
     from fer_core.model_zoo import list_models
 
     root = Path(root or models_dir())
-    singles = [(m, m.readable_metrics()) for m in list_models(root)]
-    on_votes = benchmark == "ferplus" and any("publictest_accuracy" in x.get("ferplus", {}) for _, x in singles)
+    evaluated = [(m, m.readable_metrics()) for m in list_models(root)]
+    on_votes = benchmark == "ferplus" and any("publictest_accuracy" in x.get("ferplus", {}) for _, x in evaluated)
 
     def score(record: dict[str, Any]) -> float | None:
         return (record.get("ferplus", {}) if on_votes else record).get("publictest_accuracy")
 
     candidates, below_floor = [], []
-    for m, x in singles:
+    for m, x in evaluated:
         ms = x.get("speed", {}).get("ms_per_face_batch1_p50")
         alone = score(x)
         if alone is None or ms is None or ms > max_ms_per_face:
